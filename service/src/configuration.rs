@@ -1,0 +1,122 @@
+//! Runtime configuration: defaults in code, overridable by environment
+//! variables (and the matching command-line flags). The OpenTelemetry side
+//! reads the standard `OTEL_*` variables itself, see `telemetry::config`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const OTEL_HELP: &str = "\
+OpenTelemetry (standard variables):
+  OTEL_SDK_DISABLED=true            no telemetry at all (the benchmark's baseline)
+  OTEL_EXPORTER_OTLP_ENDPOINT       collector address [default: http://localhost:4317 (grpc), http://localhost:4318 (http/protobuf)]
+  OTEL_EXPORTER_OTLP_{TRACES,LOGS,METRICS}_ENDPOINT   per-signal override
+  OTEL_EXPORTER_OTLP_PROTOCOL       grpc | http/protobuf [default: grpc]
+  OTEL_EXPORTER_OTLP_TIMEOUT        export timeout in ms [default: 10000]
+  OTEL_EXPORTER_OTLP_HEADERS        key=value,... sent with every export
+  OTEL_SERVICE_NAME                 [default: alertingscout]
+  OTEL_RESOURCE_ATTRIBUTES          key=value,... e.g. deployment.environment.name=staging
+  OTEL_TRACES_SAMPLER, OTEL_TRACES_SAMPLER_ARG   [default: parentbased_always_on]
+  OTEL_METRIC_EXPORT_INTERVAL       ms [default: 5000]
+  OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE    span export queue
+  OTEL_BLRP_SCHEDULE_DELAY, OTEL_BLRP_MAX_QUEUE_SIZE, OTEL_BLRP_MAX_EXPORT_BATCH_SIZE log export queue
+  RUST_LOG                          log filter [default: info]";
+
+/// The `alertingscout` command line.
+#[derive(Debug, Parser)]
+#[command(name = "alertingscout", version, about, after_help = OTEL_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API (the default).
+    Serve,
+}
+
+/// Settings of the API process.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "ALERTINGSCOUT_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// SQLite database file (created with its schema at start).
+    #[arg(
+        long,
+        env = "ALERTINGSCOUT_DATABASE",
+        default_value = "alertingscout.sqlite"
+    )]
+    pub database: PathBuf,
+
+    /// Bearer token for /admin endpoints (fault injection); unset: admin endpoints off.
+    #[arg(long, env = "ALERTINGSCOUT_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// JSON log lines on stdout (on/off), beside the OTLP log export.
+    #[arg(long, env = "ALERTINGSCOUT_LOG_STDOUT", default_value = "on", value_parser = parse_switch)]
+    pub log_stdout: bool,
+
+    /// Serve GET /metrics in the Prometheus format (on/off), for running without a Collector.
+    #[arg(long, env = "ALERTINGSCOUT_PROMETHEUS_METRICS", default_value = "off", value_parser = parse_switch)]
+    pub prometheus_metrics: bool,
+
+    /// Largest accepted request body in bytes (larger: 413).
+    #[arg(long, env = "ALERTINGSCOUT_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Largest accepted total size of request headers in bytes (larger: 431).
+    #[arg(long, env = "ALERTINGSCOUT_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    pub max_header_bytes: usize,
+
+    /// Seconds to wait for in-flight requests at shutdown.
+    #[arg(
+        long,
+        env = "ALERTINGSCOUT_SHUTDOWN_GRACE_SECONDS",
+        default_value_t = 20
+    )]
+    pub shutdown_grace_seconds: u64,
+}
+
+/// Parses the on/off switches the environment variables use.
+pub fn parse_switch(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Ok(true),
+        "off" | "false" | "0" | "no" | "" => Ok(false),
+        other => Err(format!("expected on or off, got {other:?}")),
+    }
+}
+
+impl Settings {
+    /// Settings for tests: a random port on loopback and the given database.
+    pub fn for_tests(database: PathBuf) -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database,
+            admin_token: None,
+            log_stdout: false,
+            prometheus_metrics: false,
+            max_body_bytes: 64 * 1024,
+            max_header_bytes: 16 * 1024,
+            shutdown_grace_seconds: 5,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn switches_parse_on_and_off() {
+        assert_eq!(parse_switch("on"), Ok(true));
+        assert_eq!(parse_switch("TRUE"), Ok(true));
+        assert_eq!(parse_switch("off"), Ok(false));
+        assert!(parse_switch("maybe").is_err());
+    }
+}

@@ -1,0 +1,63 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use alertingscout::configuration::{Cli, Command};
+use alertingscout::startup::{shutdown_signal, Application};
+use alertingscout::telemetry::config::OtelConfig;
+use alertingscout::telemetry::Telemetry;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None | Some(Command::Serve) => serve(cli.settings),
+    }
+}
+
+fn serve(settings: alertingscout::configuration::Settings) -> ExitCode {
+    let otel = match OtelConfig::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("alertingscout: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let telemetry = match Telemetry::init(otel, settings.log_stdout, settings.prometheus_metrics) {
+        Ok(telemetry) => telemetry,
+        Err(error) => {
+            eprintln!("alertingscout: telemetry setup failed: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("alertingscout: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let handle = telemetry.handle();
+    let result = runtime.block_on(async move {
+        let app = Application::build(&settings, handle).await?;
+        let addr = app.local_addr()?;
+        // Tests and scripts read this line to find a random port.
+        eprintln!("alertingscout listening on http://{addr}");
+        tracing::info!(server.address = %addr, "alertingscout started");
+        app.run_until_stopped(shutdown_signal()).await?;
+        anyhow::Ok(())
+    });
+    // Flush and stop the providers here, on the main thread, outside the
+    // runtime's workers (the SDK deadlocks otherwise).
+    telemetry.shutdown();
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("alertingscout: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

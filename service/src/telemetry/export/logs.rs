@@ -1,0 +1,175 @@
+//! `ExportLogsServiceRequest` encoding straight from the SDK's log records.
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::logs::SdkLogRecord;
+
+use super::proto::*;
+use super::resource::{put_scope, scope_len, unix_nanos, EncodedResource};
+use super::values::{log_kv_len, log_value_len, put_log_kv, put_log_value};
+
+const RESOURCE_LOGS: u32 = 1;
+const RESOURCE: u32 = 1;
+const SCOPE_LOGS: u32 = 2;
+const SCOPE: u32 = 1;
+const LOG_RECORDS: u32 = 2;
+// LogRecord
+const TIME: u32 = 1;
+const SEVERITY_NUMBER: u32 = 2;
+const SEVERITY_TEXT: u32 = 3;
+const BODY: u32 = 5;
+const ATTRIBUTES: u32 = 6;
+const FLAGS: u32 = 8;
+const TRACE_ID: u32 = 9;
+const SPAN_ID: u32 = 10;
+const OBSERVED_TIME: u32 = 11;
+const EVENT_NAME: u32 = 12;
+
+/// One queued log record with the scope it was emitted under.
+#[derive(Debug, Clone)]
+pub struct LogItem {
+    pub record: SdkLogRecord,
+    pub scope: InstrumentationScope,
+}
+
+impl LogItem {
+    /// The scope name on the wire: the tracing bridge's target, like the
+    /// OTLP exporter of opentelemetry-rust does.
+    fn scope_name(&self) -> &str {
+        match self.record.target() {
+            Some(target) => target.as_ref(),
+            None => self.scope.name(),
+        }
+    }
+}
+
+fn record_len(record: &SdkLogRecord) -> usize {
+    let time = record.timestamp().or(record.observed_timestamp());
+    let mut len = fixed64_field(TIME, time.map(unix_nanos).unwrap_or(0))
+        + fixed64_field(
+            OBSERVED_TIME,
+            record.observed_timestamp().map(unix_nanos).unwrap_or(0),
+        )
+        + varint_field(
+            SEVERITY_NUMBER,
+            record.severity_number().map(|s| s as u64).unwrap_or(0),
+        )
+        + bytes_field(
+            SEVERITY_TEXT,
+            record.severity_text().unwrap_or("").as_bytes(),
+        )
+        + bytes_field(EVENT_NAME, record.event_name().unwrap_or("").as_bytes());
+    if let Some(body) = record.body() {
+        len += len_field(BODY, log_value_len(body));
+    }
+    len += record
+        .attributes_iter()
+        .map(|(k, v)| len_field(ATTRIBUTES, log_kv_len(k.as_str(), v)))
+        .sum::<usize>();
+    if let Some(cx) = record.trace_context() {
+        len += fixed32_field(
+            FLAGS,
+            cx.trace_flags.map(|f| u32::from(f.to_u8())).unwrap_or(0),
+        ) + len_field(TRACE_ID, 16)
+            + len_field(SPAN_ID, 8);
+    }
+    len
+}
+
+fn put_record(record: &SdkLogRecord, len: usize, buf: &mut Buf) {
+    put_len(LOG_RECORDS, len, buf);
+    let time = record.timestamp().or(record.observed_timestamp());
+    put_fixed64(TIME, time.map(unix_nanos).unwrap_or(0), buf);
+    put_varint(
+        SEVERITY_NUMBER,
+        record.severity_number().map(|s| s as u64).unwrap_or(0),
+        buf,
+    );
+    put_bytes(
+        SEVERITY_TEXT,
+        record.severity_text().unwrap_or("").as_bytes(),
+        buf,
+    );
+    if let Some(body) = record.body() {
+        put_len(BODY, log_value_len(body), buf);
+        put_log_value(body, buf);
+    }
+    for (k, v) in record.attributes_iter() {
+        put_log_kv(ATTRIBUTES, k.as_str(), v, buf);
+    }
+    if let Some(cx) = record.trace_context() {
+        put_fixed32(
+            FLAGS,
+            cx.trace_flags.map(|f| u32::from(f.to_u8())).unwrap_or(0),
+            buf,
+        );
+        put_bytes(TRACE_ID, &cx.trace_id.to_bytes(), buf);
+        put_bytes(SPAN_ID, &cx.span_id.to_bytes(), buf);
+    }
+    put_fixed64(
+        OBSERVED_TIME,
+        record.observed_timestamp().map(unix_nanos).unwrap_or(0),
+        buf,
+    );
+    put_bytes(
+        EVENT_NAME,
+        record.event_name().unwrap_or("").as_bytes(),
+        buf,
+    );
+}
+
+/// Encodes batches of log records; keeps its scratch space between batches.
+#[derive(Debug, Default)]
+pub struct LogEncoder {
+    resource: EncodedResource,
+    lens: Vec<usize>,
+}
+
+impl LogEncoder {
+    pub fn new(resource: EncodedResource) -> Self {
+        LogEncoder {
+            resource,
+            lens: Vec::new(),
+        }
+    }
+
+    /// Appends one `ExportLogsServiceRequest` holding `items` to `out`.
+    pub fn encode(&mut self, items: &[LogItem], out: &mut Buf) {
+        self.lens.clear();
+        self.lens
+            .extend(items.iter().map(|item| record_len(&item.record)));
+        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let name = item.scope_name();
+            match groups.iter_mut().find(|(first, _)| {
+                items[*first].scope_name() == name && items[*first].scope == item.scope
+            }) {
+                Some((_, members)) => members.push(i),
+                None => groups.push((i, vec![i])),
+            }
+        }
+        let scope_logs_len = |first: usize, members: &[usize]| {
+            let item = &items[first];
+            len_field(SCOPE, scope_len(item.scope_name(), &item.scope))
+                + members
+                    .iter()
+                    .map(|&i| len_field(LOG_RECORDS, self.lens[i]))
+                    .sum::<usize>()
+        };
+        let resource_logs_len = len_field(RESOURCE, self.resource.body().len())
+            + groups
+                .iter()
+                .map(|(first, members)| len_field(SCOPE_LOGS, scope_logs_len(*first, members)))
+                .sum::<usize>();
+        out.reserve(len_field(RESOURCE_LOGS, resource_logs_len));
+        put_len(RESOURCE_LOGS, resource_logs_len, out);
+        put_bytes_always(RESOURCE, self.resource.body(), out);
+        for (first, members) in &groups {
+            put_len(SCOPE_LOGS, scope_logs_len(*first, members), out);
+            let item = &items[*first];
+            put_scope(SCOPE, item.scope_name(), &item.scope, out);
+            for &i in members {
+                put_record(&items[i].record, self.lens[i], out);
+            }
+        }
+    }
+}

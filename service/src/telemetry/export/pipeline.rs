@@ -1,0 +1,376 @@
+//! The export thread: drains the queues on a timer or when a batch is full,
+//! encodes, sends, and keeps failed requests for retry with backoff so a
+//! collector restart loses nothing that fits in the queue.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use opentelemetry_sdk::trace::SpanData;
+use parking_lot::Mutex;
+
+use super::logs::{LogEncoder, LogItem};
+use super::metrics::QueueMetricExporter;
+use super::processors::{QueueLogProcessor, QueueSpanProcessor};
+use super::queue::RecordQueue;
+use super::resource::EncodedResource;
+use super::spans::TraceEncoder;
+use super::transport::Transport;
+use super::Signal;
+use crate::telemetry::config::OtelConfig;
+use crate::telemetry::health::{SignalStats, TelemetryHealth};
+
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+/// Encoded metric snapshots kept while the collector is away (one per interval).
+const MAX_METRIC_PAYLOADS: usize = 24;
+
+/// State shared by the processors (producers) and the export thread.
+pub struct Shared {
+    pub(super) spans: RecordQueue<SpanData>,
+    pub(super) logs: RecordQueue<LogItem>,
+    metrics: Mutex<VecDeque<(Bytes, u64)>>,
+    pub(super) health: Arc<TelemetryHealth>,
+    shutdown: AtomicBool,
+    flush_waiters: Mutex<Vec<mpsc::Sender<()>>>,
+    worker: Mutex<Option<std::thread::Thread>>,
+    flush_timeout: Duration,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    fn wake(&self) {
+        if let Some(worker) = self.worker.lock().as_ref() {
+            worker.unpark();
+        }
+    }
+
+    pub(super) fn push_metrics(&self, body: Bytes, points: u64) {
+        let mut queue = self.metrics.lock();
+        if queue.len() >= MAX_METRIC_PAYLOADS {
+            if let Some((_, lost)) = queue.pop_front() {
+                self.health.metrics.record_dropped(lost);
+            }
+        }
+        queue.push_back((body, points));
+        self.health
+            .metrics
+            .queued
+            .fetch_add(points, Ordering::Relaxed);
+        drop(queue);
+        self.wake();
+    }
+
+    /// Asks the export thread to send everything queued now and waits for it
+    /// (bounded by the export timeout).
+    pub(super) fn flush(&self) {
+        if self.shutdown.load(Ordering::Acquire) || self.worker.lock().is_none() {
+            return;
+        }
+        let (tx, rx) = mpsc::channel();
+        self.flush_waiters.lock().push(tx);
+        self.wake();
+        let _ = rx.recv_timeout(self.flush_timeout);
+    }
+}
+
+/// One failed request kept for a later attempt.
+struct Retry {
+    body: Bytes,
+    records: u64,
+}
+
+/// Per-signal retry state.
+struct Outbox {
+    signal: Signal,
+    retries: VecDeque<Retry>,
+    retry_records: u64,
+    max_records: u64,
+    next_attempt: Instant,
+    backoff: Duration,
+}
+
+impl Outbox {
+    fn new(signal: Signal, max_records: usize) -> Self {
+        Outbox {
+            signal,
+            retries: VecDeque::new(),
+            retry_records: 0,
+            max_records: max_records as u64,
+            next_attempt: Instant::now(),
+            backoff: FIRST_BACKOFF,
+        }
+    }
+
+    fn pending(&self) -> u64 {
+        self.retry_records
+    }
+
+    fn keep(&mut self, retry: Retry, stats: &SignalStats) {
+        self.retry_records += retry.records;
+        self.retries.push_back(retry);
+        // Bounded like the queue: the oldest goes first.
+        while self.retry_records > self.max_records && self.retries.len() > 1 {
+            if let Some(old) = self.retries.pop_front() {
+                self.retry_records -= old.records;
+                stats.record_dropped(old.records);
+            }
+        }
+        stats.retrying.store(self.retry_records, Ordering::Relaxed);
+    }
+
+    /// Sends a new request, or queues it behind earlier failures.
+    fn send(&mut self, transport: &Transport, body: Bytes, records: u64, stats: &SignalStats) {
+        if !self.retries.is_empty() {
+            self.keep(Retry { body, records }, stats);
+            return;
+        }
+        if let Err(retry) = self.attempt(transport, Retry { body, records }, stats) {
+            self.keep(retry, stats);
+        }
+    }
+
+    fn attempt(
+        &mut self,
+        transport: &Transport,
+        retry: Retry,
+        stats: &SignalStats,
+    ) -> Result<(), Retry> {
+        match transport.send(self.signal, retry.body.clone()) {
+            Ok(accepted) => {
+                stats.record_success(retry.records.saturating_sub(accepted.rejected));
+                stats.record_dropped(accepted.rejected);
+                self.backoff = FIRST_BACKOFF;
+                Ok(())
+            }
+            Err(error) => {
+                stats.record_failure(error);
+                self.next_attempt = Instant::now() + self.backoff;
+                self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                Err(retry)
+            }
+        }
+    }
+
+    /// Retries kept requests, oldest first, when their backoff has passed
+    /// (or unconditionally when `force`).
+    fn retry(&mut self, transport: &Transport, stats: &SignalStats, force: bool) {
+        if self.retries.is_empty() || (!force && Instant::now() < self.next_attempt) {
+            return;
+        }
+        while let Some(retry) = self.retries.pop_front() {
+            let records = retry.records;
+            match self.attempt(transport, retry, stats) {
+                Ok(()) => {
+                    self.retry_records -= records;
+                    stats.retrying.store(self.retry_records, Ordering::Relaxed);
+                }
+                Err(retry) => {
+                    self.retries.push_front(retry);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn give_up(&mut self, stats: &SignalStats) {
+        stats.record_dropped(self.retry_records);
+        self.retries.clear();
+        self.retry_records = 0;
+        stats.retrying.store(0, Ordering::Relaxed);
+    }
+}
+
+/// The export pipeline: owns the export thread.
+pub struct Pipeline {
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Pipeline {
+    pub fn start(
+        config: &OtelConfig,
+        resource: EncodedResource,
+        health: Arc<TelemetryHealth>,
+    ) -> anyhow::Result<Self> {
+        let shared = Arc::new(Shared {
+            spans: RecordQueue::new(
+                config.spans.max_queue_size,
+                config.spans.max_export_batch_size,
+            ),
+            logs: RecordQueue::new(
+                config.logs.max_queue_size,
+                config.logs.max_export_batch_size,
+            ),
+            metrics: Mutex::new(VecDeque::new()),
+            health,
+            shutdown: AtomicBool::new(false),
+            flush_waiters: Mutex::new(Vec::new()),
+            worker: Mutex::new(None),
+            flush_timeout: config.exporter.timeout + Duration::from_secs(1),
+        });
+        let transport = Transport::new(config.exporter.clone())?;
+        let worker = Worker {
+            shared: Arc::clone(&shared),
+            transport,
+            traces: TraceEncoder::new(resource.clone()),
+            logs: LogEncoder::new(resource),
+            outboxes: [
+                Outbox::new(Signal::Traces, config.spans.max_queue_size),
+                Outbox::new(Signal::Logs, config.logs.max_queue_size),
+                Outbox::new(Signal::Metrics, MAX_METRIC_PAYLOADS * 1000),
+            ],
+            span_delay: config.spans.schedule_delay,
+            log_delay: config.logs.schedule_delay,
+        };
+        let thread = std::thread::Builder::new()
+            .name("otel-export".into())
+            .spawn(move || worker.run())?;
+        shared.spans.set_worker(thread.thread().clone());
+        shared.logs.set_worker(thread.thread().clone());
+        *shared.worker.lock() = Some(thread.thread().clone());
+        Ok(Pipeline {
+            shared,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    pub fn span_processor(&self) -> QueueSpanProcessor {
+        QueueSpanProcessor::new(Arc::clone(&self.shared))
+    }
+
+    pub fn log_processor(&self) -> QueueLogProcessor {
+        QueueLogProcessor::new(Arc::clone(&self.shared))
+    }
+
+    pub fn metric_exporter(&self) -> QueueMetricExporter {
+        QueueMetricExporter::new(Arc::clone(&self.shared))
+    }
+
+    /// Records waiting per signal (queued or kept for retry are both counted
+    /// by the worker; this is the queue part).
+    pub fn queued(&self) -> [u64; 3] {
+        [
+            self.shared.spans.len() as u64,
+            self.shared.logs.len() as u64,
+            self.shared.metrics.lock().iter().map(|(_, n)| n).sum(),
+        ]
+    }
+
+    pub fn flush(&self) {
+        self.shared.flush();
+    }
+
+    /// Sends what is left (one attempt each) and stops the export thread.
+    /// Call it from outside the application's runtime workers.
+    pub fn shutdown(&self) {
+        self.shared.shutdown.store(true, Ordering::Release);
+        self.shared.wake();
+        if let Some(thread) = self.thread.lock().take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct Worker {
+    shared: Arc<Shared>,
+    transport: Transport,
+    traces: TraceEncoder,
+    logs: LogEncoder,
+    outboxes: [Outbox; 3],
+    span_delay: Duration,
+    log_delay: Duration,
+}
+
+impl Worker {
+    fn run(mut self) {
+        let mut next_spans = Instant::now() + self.span_delay;
+        let mut next_logs = Instant::now() + self.log_delay;
+        let mut span_buf: Vec<SpanData> = Vec::new();
+        let mut log_buf: Vec<LogItem> = Vec::new();
+        loop {
+            let stopping = self.shared.shutdown.load(Ordering::Acquire);
+            let waiters = std::mem::take(&mut *self.shared.flush_waiters.lock());
+            let force = stopping || !waiters.is_empty();
+            let health = Arc::clone(&self.shared.health);
+
+            for outbox in &mut self.outboxes {
+                let stats = stats_of(&health, outbox.signal);
+                outbox.retry(&self.transport, stats, stopping);
+            }
+
+            let now = Instant::now();
+            let spans = &self.shared.spans;
+            if !spans.is_empty()
+                && (force || now >= next_spans || spans.len() >= spans.batch_size())
+            {
+                spans.drain_into(&mut span_buf);
+                for chunk in span_buf.chunks(spans.batch_size()) {
+                    let mut body = Vec::new();
+                    self.traces.encode(chunk, &mut body);
+                    self.outboxes[0].send(
+                        &self.transport,
+                        body.into(),
+                        chunk.len() as u64,
+                        &health.traces,
+                    );
+                }
+                span_buf.clear();
+                next_spans = Instant::now() + self.span_delay;
+            }
+            let logs = &self.shared.logs;
+            if !logs.is_empty() && (force || now >= next_logs || logs.len() >= logs.batch_size()) {
+                logs.drain_into(&mut log_buf);
+                for chunk in log_buf.chunks(logs.batch_size()) {
+                    let mut body = Vec::new();
+                    self.logs.encode(chunk, &mut body);
+                    self.outboxes[1].send(
+                        &self.transport,
+                        body.into(),
+                        chunk.len() as u64,
+                        &health.logs,
+                    );
+                }
+                log_buf.clear();
+                next_logs = Instant::now() + self.log_delay;
+            }
+            let metric_payloads: Vec<_> = self.shared.metrics.lock().drain(..).collect();
+            for (body, points) in metric_payloads {
+                self.outboxes[2].send(&self.transport, body, points, &health.metrics);
+            }
+
+            for waiter in waiters {
+                let _ = waiter.send(());
+            }
+            if stopping {
+                for outbox in &mut self.outboxes {
+                    outbox.give_up(stats_of(&health, outbox.signal));
+                }
+                return;
+            }
+            let mut wake_at = next_spans.min(next_logs);
+            for outbox in &self.outboxes {
+                if outbox.pending() > 0 {
+                    wake_at = wake_at.min(outbox.next_attempt);
+                }
+            }
+            std::thread::park_timeout(wake_at.saturating_duration_since(Instant::now()));
+        }
+    }
+}
+
+fn stats_of(health: &TelemetryHealth, signal: Signal) -> &SignalStats {
+    match signal {
+        Signal::Traces => &health.traces,
+        Signal::Logs => &health.logs,
+        Signal::Metrics => &health.metrics,
+    }
+}

@@ -1,0 +1,74 @@
+//! SDK processor traits over the pipeline's queues.
+
+use std::sync::Arc;
+
+use opentelemetry::{Context, InstrumentationScope};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+
+use super::logs::LogItem;
+use super::pipeline::Shared;
+
+#[derive(Debug)]
+pub struct QueueSpanProcessor {
+    shared: Arc<Shared>,
+}
+
+impl QueueSpanProcessor {
+    pub(super) fn new(shared: Arc<Shared>) -> Self {
+        QueueSpanProcessor { shared }
+    }
+}
+
+impl SpanProcessor for QueueSpanProcessor {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        if span.span_context.is_sampled() {
+            self.shared.spans.push(span, &self.shared.health.traces);
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.shared.flush();
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
+        // The pipeline is shared by all providers and shut down by its owner.
+        self.shared.flush();
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+pub struct QueueLogProcessor {
+    shared: Arc<Shared>,
+}
+
+impl QueueLogProcessor {
+    pub(super) fn new(shared: Arc<Shared>) -> Self {
+        QueueLogProcessor { shared }
+    }
+}
+
+impl LogProcessor for QueueLogProcessor {
+    fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
+        let item = LogItem {
+            record: record.clone(),
+            scope: scope.clone(),
+        };
+        self.shared.logs.push(item, &self.shared.health.logs);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.shared.flush();
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
+        self.shared.flush();
+        Ok(())
+    }
+}

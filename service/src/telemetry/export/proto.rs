@@ -1,0 +1,96 @@
+//! Minimal protobuf wire helpers for the hand-written OTLP encoders: sizes
+//! first, then bytes, straight from the SDK's records into one reused buffer
+//! (no intermediate message structs, no per-field allocation).
+
+use prost::encoding::{encode_key, encode_varint, encoded_len_varint, key_len, WireType};
+
+pub type Buf = Vec<u8>;
+
+/// Size of a length-delimited field whose body is `len` bytes.
+#[inline]
+pub fn len_field(tag: u32, len: usize) -> usize {
+    key_len(tag) + encoded_len_varint(len as u64) + len
+}
+
+/// Size of a string/bytes field, omitted when empty (proto3 default).
+#[inline]
+pub fn bytes_field(tag: u32, bytes: &[u8]) -> usize {
+    if bytes.is_empty() {
+        0
+    } else {
+        len_field(tag, bytes.len())
+    }
+}
+
+#[inline]
+pub fn varint_field(tag: u32, value: u64) -> usize {
+    if value == 0 {
+        0
+    } else {
+        key_len(tag) + encoded_len_varint(value)
+    }
+}
+
+#[inline]
+pub fn fixed64_field(tag: u32, value: u64) -> usize {
+    if value == 0 {
+        0
+    } else {
+        key_len(tag) + 8
+    }
+}
+
+#[inline]
+pub fn fixed32_field(tag: u32, value: u32) -> usize {
+    if value == 0 {
+        0
+    } else {
+        key_len(tag) + 4
+    }
+}
+
+/// Writes the key and length of a length-delimited field; the caller writes the body.
+#[inline]
+pub fn put_len(tag: u32, len: usize, buf: &mut Buf) {
+    encode_key(tag, WireType::LengthDelimited, buf);
+    encode_varint(len as u64, buf);
+}
+
+#[inline]
+pub fn put_bytes(tag: u32, bytes: &[u8], buf: &mut Buf) {
+    if !bytes.is_empty() {
+        put_len(tag, bytes.len(), buf);
+        buf.extend_from_slice(bytes);
+    }
+}
+
+/// Like `put_bytes` but also for empty values (needed inside a oneof).
+#[inline]
+pub fn put_bytes_always(tag: u32, bytes: &[u8], buf: &mut Buf) {
+    put_len(tag, bytes.len(), buf);
+    buf.extend_from_slice(bytes);
+}
+
+#[inline]
+pub fn put_varint(tag: u32, value: u64, buf: &mut Buf) {
+    if value != 0 {
+        encode_key(tag, WireType::Varint, buf);
+        encode_varint(value, buf);
+    }
+}
+
+#[inline]
+pub fn put_fixed64(tag: u32, value: u64, buf: &mut Buf) {
+    if value != 0 {
+        encode_key(tag, WireType::SixtyFourBit, buf);
+        buf.extend_from_slice(&value.to_le_bytes());
+    }
+}
+
+#[inline]
+pub fn put_fixed32(tag: u32, value: u32, buf: &mut Buf) {
+    if value != 0 {
+        encode_key(tag, WireType::ThirtyTwoBit, buf);
+        buf.extend_from_slice(&value.to_le_bytes());
+    }
+}

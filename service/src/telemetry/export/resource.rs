@@ -1,0 +1,58 @@
+//! The parts every export request repeats: the resource, encoded once, and
+//! instrumentation scopes.
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::Resource;
+
+use super::proto::*;
+use super::values::{kv_len, put_kv};
+
+const RESOURCE_ATTRIBUTES: u32 = 1;
+const SCOPE_NAME: u32 = 1;
+const SCOPE_VERSION: u32 = 2;
+const SCOPE_ATTRIBUTES: u32 = 3;
+
+/// The body of an OTLP `Resource` message, encoded once at start.
+#[derive(Debug, Clone, Default)]
+pub struct EncodedResource(Vec<u8>);
+
+impl EncodedResource {
+    pub fn new(resource: &Resource) -> Self {
+        let mut buf = Vec::new();
+        for (key, value) in resource.iter() {
+            put_kv(RESOURCE_ATTRIBUTES, key.as_str(), value, &mut buf);
+        }
+        EncodedResource(buf)
+    }
+
+    pub fn body(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Body size of an `InstrumentationScope` named `name` (the log bridge names
+/// scopes after the event's target).
+pub fn scope_len(name: &str, scope: &InstrumentationScope) -> usize {
+    bytes_field(SCOPE_NAME, name.as_bytes())
+        + bytes_field(SCOPE_VERSION, scope.version().unwrap_or("").as_bytes())
+        + scope
+            .attributes()
+            .map(|kv| len_field(SCOPE_ATTRIBUTES, kv_len(kv.key.as_str(), &kv.value)))
+            .sum::<usize>()
+}
+
+pub fn put_scope(tag: u32, name: &str, scope: &InstrumentationScope, buf: &mut Buf) {
+    put_len(tag, scope_len(name, scope), buf);
+    put_bytes(SCOPE_NAME, name.as_bytes(), buf);
+    put_bytes(SCOPE_VERSION, scope.version().unwrap_or("").as_bytes(), buf);
+    for kv in scope.attributes() {
+        put_kv(SCOPE_ATTRIBUTES, kv.key.as_str(), &kv.value, buf);
+    }
+}
+
+/// Nanoseconds since the Unix epoch (0 = unknown, as OTLP has it).
+pub fn unix_nanos(time: std::time::SystemTime) -> u64 {
+    time.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}

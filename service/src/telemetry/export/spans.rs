@@ -1,0 +1,306 @@
+//! `ExportTraceServiceRequest` encoding straight from the SDK's `SpanData`.
+
+use opentelemetry::trace::{SpanId, SpanKind, Status, TraceState};
+use opentelemetry_sdk::trace::SpanData;
+
+use super::proto::*;
+use super::resource::{put_scope, scope_len, unix_nanos, EncodedResource};
+use super::values::{kv_len, put_kv};
+
+// ExportTraceServiceRequest / ResourceSpans / ScopeSpans
+const RESOURCE_SPANS: u32 = 1;
+const RESOURCE: u32 = 1;
+const SCOPE_SPANS: u32 = 2;
+const SCOPE: u32 = 1;
+const SPANS: u32 = 2;
+// Span
+const TRACE_ID: u32 = 1;
+const SPAN_ID: u32 = 2;
+const TRACE_STATE: u32 = 3;
+const PARENT_SPAN_ID: u32 = 4;
+const NAME: u32 = 5;
+const KIND: u32 = 6;
+const START: u32 = 7;
+const END: u32 = 8;
+const ATTRIBUTES: u32 = 9;
+const DROPPED_ATTRIBUTES: u32 = 10;
+const EVENTS: u32 = 11;
+const DROPPED_EVENTS: u32 = 12;
+const LINKS: u32 = 13;
+const DROPPED_LINKS: u32 = 14;
+const STATUS: u32 = 15;
+const FLAGS: u32 = 16;
+// Span.Event
+const EVENT_TIME: u32 = 1;
+const EVENT_NAME: u32 = 2;
+const EVENT_ATTRIBUTES: u32 = 3;
+const EVENT_DROPPED_ATTRIBUTES: u32 = 4;
+// Span.Link
+const LINK_TRACE_ID: u32 = 1;
+const LINK_SPAN_ID: u32 = 2;
+const LINK_TRACE_STATE: u32 = 3;
+const LINK_ATTRIBUTES: u32 = 4;
+const LINK_DROPPED_ATTRIBUTES: u32 = 5;
+const LINK_FLAGS: u32 = 6;
+// Status
+const STATUS_MESSAGE: u32 = 2;
+const STATUS_CODE: u32 = 3;
+// SpanFlags: bit 8 says whether bit 9 (parent is remote) is known.
+const HAS_IS_REMOTE: u32 = 0x100;
+const IS_REMOTE: u32 = 0x200;
+
+fn kind(kind: &SpanKind) -> u64 {
+    match kind {
+        SpanKind::Internal => 1,
+        SpanKind::Server => 2,
+        SpanKind::Client => 3,
+        SpanKind::Producer => 4,
+        SpanKind::Consumer => 5,
+    }
+}
+
+fn trace_state(state: &TraceState) -> Option<String> {
+    let header = state.header();
+    (!header.is_empty()).then_some(header)
+}
+
+fn status_len(status: &Status) -> usize {
+    match status {
+        Status::Unset => 0,
+        Status::Ok => varint_field(STATUS_CODE, 1),
+        Status::Error { description } => {
+            bytes_field(STATUS_MESSAGE, description.as_bytes()) + varint_field(STATUS_CODE, 2)
+        }
+    }
+}
+
+fn put_status(status: &Status, buf: &mut Buf) {
+    let len = status_len(status);
+    if len == 0 {
+        return;
+    }
+    put_len(STATUS, len, buf);
+    match status {
+        Status::Unset => {}
+        Status::Ok => put_varint(STATUS_CODE, 1, buf),
+        Status::Error { description } => {
+            put_bytes(STATUS_MESSAGE, description.as_bytes(), buf);
+            put_varint(STATUS_CODE, 2, buf);
+        }
+    }
+}
+
+fn flags(span: &SpanData) -> u32 {
+    let remote = if span.parent_span_is_remote {
+        HAS_IS_REMOTE | IS_REMOTE
+    } else {
+        HAS_IS_REMOTE
+    };
+    u32::from(span.span_context.trace_flags().to_u8()) | remote
+}
+
+fn event_len(event: &opentelemetry::trace::Event) -> usize {
+    fixed64_field(EVENT_TIME, unix_nanos(event.timestamp))
+        + bytes_field(EVENT_NAME, event.name.as_bytes())
+        + event
+            .attributes
+            .iter()
+            .map(|kv| len_field(EVENT_ATTRIBUTES, kv_len(kv.key.as_str(), &kv.value)))
+            .sum::<usize>()
+        + varint_field(
+            EVENT_DROPPED_ATTRIBUTES,
+            u64::from(event.dropped_attributes_count),
+        )
+}
+
+fn link_len(link: &opentelemetry::trace::Link, state: Option<&str>) -> usize {
+    len_field(LINK_TRACE_ID, 16)
+        + len_field(LINK_SPAN_ID, 8)
+        + bytes_field(LINK_TRACE_STATE, state.unwrap_or("").as_bytes())
+        + link
+            .attributes
+            .iter()
+            .map(|kv| len_field(LINK_ATTRIBUTES, kv_len(kv.key.as_str(), &kv.value)))
+            .sum::<usize>()
+        + varint_field(
+            LINK_DROPPED_ATTRIBUTES,
+            u64::from(link.dropped_attributes_count),
+        )
+        + fixed32_field(
+            LINK_FLAGS,
+            u32::from(link.span_context.trace_flags().to_u8()),
+        )
+}
+
+fn span_len(span: &SpanData, state: Option<&str>) -> usize {
+    let parent = span.parent_span_id != SpanId::INVALID;
+    len_field(TRACE_ID, 16)
+        + len_field(SPAN_ID, 8)
+        + bytes_field(TRACE_STATE, state.unwrap_or("").as_bytes())
+        + if parent {
+            len_field(PARENT_SPAN_ID, 8)
+        } else {
+            0
+        }
+        + bytes_field(NAME, span.name.as_bytes())
+        + varint_field(KIND, kind(&span.span_kind))
+        + fixed64_field(START, unix_nanos(span.start_time))
+        + fixed64_field(END, unix_nanos(span.end_time))
+        + span
+            .attributes
+            .iter()
+            .map(|kv| len_field(ATTRIBUTES, kv_len(kv.key.as_str(), &kv.value)))
+            .sum::<usize>()
+        + varint_field(DROPPED_ATTRIBUTES, u64::from(span.dropped_attributes_count))
+        + span
+            .events
+            .iter()
+            .map(|e| len_field(EVENTS, event_len(e)))
+            .sum::<usize>()
+        + varint_field(DROPPED_EVENTS, u64::from(span.events.dropped_count))
+        + span
+            .links
+            .iter()
+            .map(|l| {
+                let state = trace_state(l.span_context.trace_state());
+                len_field(LINKS, link_len(l, state.as_deref()))
+            })
+            .sum::<usize>()
+        + varint_field(DROPPED_LINKS, u64::from(span.links.dropped_count))
+        + {
+            let s = status_len(&span.status);
+            if s == 0 {
+                0
+            } else {
+                len_field(STATUS, s)
+            }
+        }
+        + fixed32_field(FLAGS, flags(span))
+}
+
+fn put_span(span: &SpanData, len: usize, state: Option<&str>, buf: &mut Buf) {
+    put_len(SPANS, len, buf);
+    put_bytes(TRACE_ID, &span.span_context.trace_id().to_bytes(), buf);
+    put_bytes(SPAN_ID, &span.span_context.span_id().to_bytes(), buf);
+    put_bytes(TRACE_STATE, state.unwrap_or("").as_bytes(), buf);
+    if span.parent_span_id != SpanId::INVALID {
+        put_bytes(PARENT_SPAN_ID, &span.parent_span_id.to_bytes(), buf);
+    }
+    put_bytes(NAME, span.name.as_bytes(), buf);
+    put_varint(KIND, kind(&span.span_kind), buf);
+    put_fixed64(START, unix_nanos(span.start_time), buf);
+    put_fixed64(END, unix_nanos(span.end_time), buf);
+    for kv in &span.attributes {
+        put_kv(ATTRIBUTES, kv.key.as_str(), &kv.value, buf);
+    }
+    put_varint(
+        DROPPED_ATTRIBUTES,
+        u64::from(span.dropped_attributes_count),
+        buf,
+    );
+    for event in span.events.iter() {
+        put_len(EVENTS, event_len(event), buf);
+        put_fixed64(EVENT_TIME, unix_nanos(event.timestamp), buf);
+        put_bytes(EVENT_NAME, event.name.as_bytes(), buf);
+        for kv in &event.attributes {
+            put_kv(EVENT_ATTRIBUTES, kv.key.as_str(), &kv.value, buf);
+        }
+        put_varint(
+            EVENT_DROPPED_ATTRIBUTES,
+            u64::from(event.dropped_attributes_count),
+            buf,
+        );
+    }
+    put_varint(DROPPED_EVENTS, u64::from(span.events.dropped_count), buf);
+    for link in span.links.iter() {
+        let state = trace_state(link.span_context.trace_state());
+        put_len(LINKS, link_len(link, state.as_deref()), buf);
+        put_bytes(LINK_TRACE_ID, &link.span_context.trace_id().to_bytes(), buf);
+        put_bytes(LINK_SPAN_ID, &link.span_context.span_id().to_bytes(), buf);
+        put_bytes(
+            LINK_TRACE_STATE,
+            state.as_deref().unwrap_or("").as_bytes(),
+            buf,
+        );
+        for kv in &link.attributes {
+            put_kv(LINK_ATTRIBUTES, kv.key.as_str(), &kv.value, buf);
+        }
+        put_varint(
+            LINK_DROPPED_ATTRIBUTES,
+            u64::from(link.dropped_attributes_count),
+            buf,
+        );
+        put_fixed32(
+            LINK_FLAGS,
+            u32::from(link.span_context.trace_flags().to_u8()),
+            buf,
+        );
+    }
+    put_varint(DROPPED_LINKS, u64::from(span.links.dropped_count), buf);
+    put_status(&span.status, buf);
+    put_fixed32(FLAGS, flags(span), buf);
+}
+
+/// Encodes batches of spans; keeps its scratch space between batches.
+#[derive(Debug, Default)]
+pub struct TraceEncoder {
+    resource: EncodedResource,
+    lens: Vec<usize>,
+    states: Vec<Option<String>>,
+}
+
+impl TraceEncoder {
+    pub fn new(resource: EncodedResource) -> Self {
+        TraceEncoder {
+            resource,
+            ..Default::default()
+        }
+    }
+
+    /// Appends one `ExportTraceServiceRequest` holding `spans` to `out`.
+    pub fn encode(&mut self, spans: &[SpanData], out: &mut Buf) {
+        self.lens.clear();
+        self.states.clear();
+        for span in spans {
+            let state = trace_state(span.span_context.trace_state());
+            self.lens.push(span_len(span, state.as_deref()));
+            self.states.push(state);
+        }
+        // Group by instrumentation scope, keeping first-seen order.
+        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        for (i, span) in spans.iter().enumerate() {
+            let scope = &span.instrumentation_scope;
+            match groups
+                .iter_mut()
+                .find(|(first, _)| &spans[*first].instrumentation_scope == scope)
+            {
+                Some((_, members)) => members.push(i),
+                None => groups.push((i, vec![i])),
+            }
+        }
+        let scope_spans_len = |first: usize, members: &[usize]| {
+            let scope = &spans[first].instrumentation_scope;
+            len_field(SCOPE, scope_len(scope.name(), scope))
+                + members
+                    .iter()
+                    .map(|&i| len_field(SPANS, self.lens[i]))
+                    .sum::<usize>()
+        };
+        let resource_spans_len = len_field(RESOURCE, self.resource.body().len())
+            + groups
+                .iter()
+                .map(|(first, members)| len_field(SCOPE_SPANS, scope_spans_len(*first, members)))
+                .sum::<usize>();
+        out.reserve(len_field(RESOURCE_SPANS, resource_spans_len));
+        put_len(RESOURCE_SPANS, resource_spans_len, out);
+        put_bytes_always(RESOURCE, self.resource.body(), out);
+        for (first, members) in &groups {
+            put_len(SCOPE_SPANS, scope_spans_len(*first, members), out);
+            let scope = &spans[*first].instrumentation_scope;
+            put_scope(SCOPE, scope.name(), scope, out);
+            for &i in members {
+                put_span(&spans[i], self.lens[i], self.states[i].as_deref(), out);
+            }
+        }
+    }
+}

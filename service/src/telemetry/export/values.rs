@@ -1,0 +1,181 @@
+//! OTLP `KeyValue` / `AnyValue` encoding for the two value types of the
+//! OpenTelemetry API: span/resource attributes (`Value`) and log values
+//! (`logs::AnyValue`). Each has a size function and a writer that must agree.
+
+use opentelemetry::logs::AnyValue as LogValue;
+use opentelemetry::{Array, Value};
+
+use super::proto::*;
+
+// AnyValue oneof tags.
+const STRING: u32 = 1;
+const BOOL: u32 = 2;
+const INT: u32 = 3;
+const DOUBLE: u32 = 4;
+const ARRAY: u32 = 5;
+const KVLIST: u32 = 6;
+const BYTES: u32 = 7;
+// KeyValue and list tags.
+const KV_KEY: u32 = 1;
+const KV_VALUE: u32 = 2;
+const LIST_VALUES: u32 = 1;
+
+fn scalar_len(tag: u32, body: usize) -> usize {
+    // A oneof member is written even when it holds the default value.
+    prost::encoding::key_len(tag) + body
+}
+
+/// Body size of an `AnyValue` holding `value`.
+pub fn value_len(value: &Value) -> usize {
+    match value {
+        Value::Bool(_) => scalar_len(BOOL, 1),
+        Value::I64(i) => scalar_len(INT, prost::encoding::encoded_len_varint(*i as u64)),
+        Value::F64(_) => scalar_len(DOUBLE, 8),
+        Value::String(s) => len_field(STRING, s.as_str().len()),
+        Value::Array(array) => len_field(ARRAY, array_len(array)),
+        _ => 0,
+    }
+}
+
+fn array_len(array: &Array) -> usize {
+    match array {
+        Array::Bool(v) => v
+            .iter()
+            .map(|b| len_field(LIST_VALUES, value_len(&Value::Bool(*b))))
+            .sum(),
+        Array::I64(v) => v
+            .iter()
+            .map(|i| len_field(LIST_VALUES, value_len(&Value::I64(*i))))
+            .sum(),
+        Array::F64(v) => v
+            .iter()
+            .map(|_| len_field(LIST_VALUES, scalar_len(DOUBLE, 8)))
+            .sum(),
+        Array::String(v) => v
+            .iter()
+            .map(|s| len_field(LIST_VALUES, len_field(STRING, s.as_str().len())))
+            .sum(),
+        _ => 0,
+    }
+}
+
+pub fn put_value(value: &Value, buf: &mut Buf) {
+    match value {
+        Value::Bool(b) => {
+            prost::encoding::encode_key(BOOL, prost::encoding::WireType::Varint, buf);
+            buf.push(u8::from(*b));
+        }
+        Value::I64(i) => {
+            prost::encoding::encode_key(INT, prost::encoding::WireType::Varint, buf);
+            prost::encoding::encode_varint(*i as u64, buf);
+        }
+        Value::F64(f) => {
+            prost::encoding::encode_key(DOUBLE, prost::encoding::WireType::SixtyFourBit, buf);
+            buf.extend_from_slice(&f.to_le_bytes());
+        }
+        Value::String(s) => put_bytes_always(STRING, s.as_str().as_bytes(), buf),
+        Value::Array(array) => {
+            put_len(ARRAY, array_len(array), buf);
+            match array {
+                Array::Bool(v) => v.iter().for_each(|b| put_list_item(&Value::Bool(*b), buf)),
+                Array::I64(v) => v.iter().for_each(|i| put_list_item(&Value::I64(*i), buf)),
+                Array::F64(v) => v.iter().for_each(|f| put_list_item(&Value::F64(*f), buf)),
+                Array::String(v) => v.iter().for_each(|s| {
+                    put_len(LIST_VALUES, len_field(STRING, s.as_str().len()), buf);
+                    put_bytes_always(STRING, s.as_str().as_bytes(), buf);
+                }),
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+}
+
+fn put_list_item(value: &Value, buf: &mut Buf) {
+    put_len(LIST_VALUES, value_len(value), buf);
+    put_value(value, buf);
+}
+
+/// Body size of a `KeyValue`.
+pub fn kv_len(key: &str, value: &Value) -> usize {
+    bytes_field(KV_KEY, key.as_bytes()) + len_field(KV_VALUE, value_len(value))
+}
+
+/// Writes a repeated `KeyValue` field entry.
+pub fn put_kv(tag: u32, key: &str, value: &Value, buf: &mut Buf) {
+    put_len(tag, kv_len(key, value), buf);
+    put_bytes(KV_KEY, key.as_bytes(), buf);
+    put_len(KV_VALUE, value_len(value), buf);
+    put_value(value, buf);
+}
+
+/// Body size of an `AnyValue` holding a log value.
+pub fn log_value_len(value: &LogValue) -> usize {
+    match value {
+        LogValue::Int(i) => scalar_len(INT, prost::encoding::encoded_len_varint(*i as u64)),
+        LogValue::Double(_) => scalar_len(DOUBLE, 8),
+        LogValue::String(s) => len_field(STRING, s.as_str().len()),
+        LogValue::Boolean(_) => scalar_len(BOOL, 1),
+        LogValue::Bytes(b) => len_field(BYTES, b.len()),
+        LogValue::ListAny(list) => len_field(
+            ARRAY,
+            list.iter()
+                .map(|v| len_field(LIST_VALUES, log_value_len(v)))
+                .sum(),
+        ),
+        LogValue::Map(map) => len_field(
+            KVLIST,
+            map.iter()
+                .map(|(k, v)| len_field(LIST_VALUES, log_kv_len(k.as_str(), v)))
+                .sum(),
+        ),
+        _ => 0,
+    }
+}
+
+pub fn put_log_value(value: &LogValue, buf: &mut Buf) {
+    match value {
+        LogValue::Int(i) => put_value(&Value::I64(*i), buf),
+        LogValue::Double(f) => put_value(&Value::F64(*f), buf),
+        LogValue::Boolean(b) => put_value(&Value::Bool(*b), buf),
+        LogValue::String(s) => put_bytes_always(STRING, s.as_str().as_bytes(), buf),
+        LogValue::Bytes(b) => put_bytes_always(BYTES, b, buf),
+        LogValue::ListAny(list) => {
+            put_len(
+                ARRAY,
+                list.iter()
+                    .map(|v| len_field(LIST_VALUES, log_value_len(v)))
+                    .sum(),
+                buf,
+            );
+            for v in list.iter() {
+                put_len(LIST_VALUES, log_value_len(v), buf);
+                put_log_value(v, buf);
+            }
+        }
+        LogValue::Map(map) => {
+            put_len(
+                KVLIST,
+                map.iter()
+                    .map(|(k, v)| len_field(LIST_VALUES, log_kv_len(k.as_str(), v)))
+                    .sum(),
+                buf,
+            );
+            for (k, v) in map.iter() {
+                put_log_kv(LIST_VALUES, k.as_str(), v, buf);
+            }
+        }
+        _ => {}
+    }
+}
+
+pub fn log_kv_len(key: &str, value: &LogValue) -> usize {
+    bytes_field(KV_KEY, key.as_bytes()) + len_field(KV_VALUE, log_value_len(value))
+}
+
+pub fn put_log_kv(tag: u32, key: &str, value: &LogValue, buf: &mut Buf) {
+    put_len(tag, log_kv_len(key, value), buf);
+    put_bytes(KV_KEY, key.as_bytes(), buf);
+    put_len(KV_VALUE, log_value_len(value), buf);
+    put_log_value(value, buf);
+}

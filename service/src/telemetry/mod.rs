@@ -1,0 +1,229 @@
+//! Telemetry: one module per concern.
+//! - `config`: the OTEL_* environment; `resource`: who we are
+//! - `request_id`, `request_context`, `route`, `propagation`: per-request identity and labels
+//! - `http`: the server span, HTTP metrics and access log of each request
+//! - `db_span`: client spans around store calls
+//! - `metrics`, `process`: instruments; `logs`: the tracing -> OTel log bridge
+//! - `export`: the lean OTLP exporter; `health`: its counters for /health/telemetry
+//! - `prometheus`: the optional direct /metrics endpoint
+
+pub mod config;
+pub mod db_span;
+pub mod export;
+pub mod health;
+pub mod http;
+pub mod logs;
+pub mod metrics;
+pub mod process;
+pub mod prometheus;
+pub mod propagation;
+pub mod request_context;
+pub mod request_id;
+pub mod resource;
+pub mod route;
+
+use std::sync::Arc;
+
+use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use serde::Serialize;
+
+use self::config::{OtelConfig, Protocol};
+use self::export::{EncodedResource, Pipeline, Signal};
+use self::health::{SignalReport, TelemetryHealth};
+use self::metrics::HttpMetrics;
+
+pub const SCOPE_NAME: &str = "alertingscout";
+
+/// What the request layer needs when telemetry is on.
+pub struct Otel {
+    pub tracer: SdkTracer,
+    pub http: HttpMetrics,
+}
+
+struct Inner {
+    otel: Option<Otel>,
+    stdout_spans: bool,
+    health: Arc<TelemetryHealth>,
+    pipeline: Option<Arc<Pipeline>>,
+    config: OtelConfig,
+    prometheus: Option<::prometheus::Registry>,
+}
+
+/// Cheap handle on the telemetry state, shared by the layers and handlers.
+#[derive(Clone)]
+pub struct TelemetryHandle(Arc<Inner>);
+
+impl TelemetryHandle {
+    pub fn otel(&self) -> Option<&Otel> {
+        self.0.otel.as_ref()
+    }
+
+    pub fn stdout_spans(&self) -> bool {
+        self.0.stdout_spans
+    }
+
+    pub fn prometheus(&self) -> Option<&::prometheus::Registry> {
+        self.0.prometheus.as_ref()
+    }
+
+    /// The pipeline health report behind GET /health/telemetry.
+    pub fn report(&self) -> TelemetryReport {
+        let queued = self
+            .0
+            .pipeline
+            .as_ref()
+            .map(|p| p.queued())
+            .unwrap_or_default();
+        let h = &self.0.health;
+        let exporter = &self.0.config.exporter;
+        let enabled = self.0.otel.is_some();
+        let traces = h.traces.snapshot(queued[0]);
+        let logs = h.logs.snapshot(queued[1]);
+        let metrics = h.metrics.snapshot(queued[2]);
+        let healthy = traces.healthy && logs.healthy && metrics.healthy;
+        TelemetryReport {
+            status: if !enabled {
+                "disabled"
+            } else if healthy {
+                "ok"
+            } else {
+                "degraded"
+            },
+            protocol: match exporter.protocol {
+                Protocol::Grpc => "grpc",
+                Protocol::HttpProtobuf => "http/protobuf",
+            },
+            endpoint: exporter.endpoint(Signal::Logs),
+            traces,
+            logs,
+            metrics,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TelemetryReport {
+    pub status: &'static str,
+    pub protocol: &'static str,
+    pub endpoint: String,
+    pub traces: SignalReport,
+    pub logs: SignalReport,
+    pub metrics: SignalReport,
+}
+
+/// Owns the providers; `shutdown` flushes and stops them.
+pub struct Telemetry {
+    handle: TelemetryHandle,
+    tracer_provider: Option<SdkTracerProvider>,
+    logger_provider: Option<SdkLoggerProvider>,
+    meter_provider: Option<SdkMeterProvider>,
+}
+
+impl Telemetry {
+    /// Sets up every signal from the OTEL_* environment. With
+    /// OTEL_SDK_DISABLED=true nothing is exported (stdout logs still work).
+    pub fn init(
+        config: OtelConfig,
+        log_stdout: bool,
+        prometheus_endpoint: bool,
+    ) -> anyhow::Result<Telemetry> {
+        let health = Arc::new(TelemetryHealth::default());
+        if config.sdk_disabled {
+            logs::init_subscriber(None, log_stdout);
+            return Ok(Telemetry {
+                handle: TelemetryHandle(Arc::new(Inner {
+                    otel: None,
+                    stdout_spans: log_stdout,
+                    health,
+                    pipeline: None,
+                    config,
+                    prometheus: None,
+                })),
+                tracer_provider: None,
+                logger_provider: None,
+                meter_provider: None,
+            });
+        }
+
+        let resource = resource::build();
+        let pipeline = Arc::new(Pipeline::start(
+            &config,
+            EncodedResource::new(&resource),
+            Arc::clone(&health),
+        )?);
+
+        let tracer_provider = SdkTracerProvider::builder()
+            .with_resource(resource.clone())
+            .with_span_processor(pipeline.span_processor())
+            .build();
+        let tracer = tracer_provider.tracer(SCOPE_NAME);
+        db_span::install(tracer.clone());
+
+        let logger_provider = SdkLoggerProvider::builder()
+            .with_resource(resource.clone())
+            .with_log_processor(logs::RequestContextProcessor)
+            .with_log_processor(pipeline.log_processor())
+            .build();
+
+        let reader = PeriodicReader::builder(pipeline.metric_exporter())
+            .with_interval(config.metric_export_interval)
+            .build();
+        let mut meter_builder = SdkMeterProvider::builder()
+            .with_resource(resource)
+            .with_reader(reader);
+        let registry = if prometheus_endpoint {
+            let registry = ::prometheus::Registry::new();
+            meter_builder = meter_builder.with_reader(prometheus::exporter(registry.clone())?);
+            Some(registry)
+        } else {
+            None
+        };
+        let meter_provider = meter_builder.build();
+        let meter = meter_provider.meter(SCOPE_NAME);
+        let http = HttpMetrics::new(&meter);
+        process::register(&meter);
+
+        opentelemetry::global::set_tracer_provider(tracer_provider.clone());
+        opentelemetry::global::set_meter_provider(meter_provider.clone());
+        logs::init_subscriber(Some(&logger_provider), log_stdout);
+
+        Ok(Telemetry {
+            handle: TelemetryHandle(Arc::new(Inner {
+                otel: Some(Otel { tracer, http }),
+                stdout_spans: log_stdout,
+                health,
+                pipeline: Some(pipeline),
+                config,
+                prometheus: registry,
+            })),
+            tracer_provider: Some(tracer_provider),
+            logger_provider: Some(logger_provider),
+            meter_provider: Some(meter_provider),
+        })
+    }
+
+    pub fn handle(&self) -> TelemetryHandle {
+        self.handle.clone()
+    }
+
+    /// Flushes and stops every provider, then the export thread. Call it
+    /// outside the runtime's worker threads (the SDK's documented deadlock).
+    pub fn shutdown(self) {
+        if let Some(provider) = &self.meter_provider {
+            let _ = provider.shutdown();
+        }
+        if let Some(provider) = &self.tracer_provider {
+            let _ = provider.shutdown();
+        }
+        if let Some(provider) = &self.logger_provider {
+            let _ = provider.shutdown();
+        }
+        if let Some(pipeline) = &self.handle.0.pipeline {
+            pipeline.shutdown();
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! W3C trace context in and out: continue an incoming `traceparent`, and echo
+//! the request's own trace and span ids in a `traceparent` response header
+//! (the same trace id as in its span and log records).
+
+use axum::http::{HeaderMap, HeaderValue};
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::SpanContext;
+use opentelemetry::Context;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+
+pub const TRACEPARENT: &str = "traceparent";
+
+struct Headers<'a>(&'a HeaderMap);
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+/// The parent context from the request headers (empty when there is none).
+pub fn extract_parent(headers: &HeaderMap) -> Context {
+    if headers.contains_key(TRACEPARENT) {
+        TraceContextPropagator::new().extract(&Headers(headers))
+    } else {
+        Context::new()
+    }
+}
+
+/// `00-{trace_id}-{span_id}-{flags}` for a response header.
+pub fn traceparent(span: &SpanContext) -> Option<HeaderValue> {
+    if !span.is_valid() {
+        return None;
+    }
+    let value = format!(
+        "00-{}-{}-{:02x}",
+        span.trace_id(),
+        span.span_id(),
+        span.trace_flags().to_u8()
+    );
+    HeaderValue::from_str(&value).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::TraceContextExt;
+
+    #[test]
+    fn incoming_traceparent_is_continued_and_echo_is_well_formed() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            TRACEPARENT,
+            HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+        );
+        let cx = extract_parent(&headers);
+        let parent = cx.span().span_context().clone();
+        assert_eq!(
+            parent.trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert!(parent.is_remote());
+        let echoed = traceparent(&parent).unwrap();
+        assert_eq!(
+            echoed,
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        );
+    }
+
+    #[test]
+    fn garbage_traceparent_starts_a_new_trace() {
+        let mut headers = HeaderMap::new();
+        headers.insert(TRACEPARENT, HeaderValue::from_static("garbage"));
+        assert!(!extract_parent(&headers).span().span_context().is_valid());
+    }
+}

@@ -1,0 +1,104 @@
+//! The request id: taken from `x-request-id` when it is 1-128 characters of
+//! `[A-Za-z0-9._-]`, otherwise a fresh UUIDv7 (time-ordered, so ids sort by
+//! arrival). Anything else a client sends is replaced, never echoed: an
+//! unchecked id is a log-injection and cardinality hazard.
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
+const MAX_LEN: usize = 128;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(Arc<str>);
+
+impl RequestId {
+    /// Accepts a client-supplied id if it is well formed.
+    pub fn parse(raw: &[u8]) -> Option<RequestId> {
+        let valid = !raw.is_empty()
+            && raw.len() <= MAX_LEN
+            && raw
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        // Safe: only ASCII passed the check.
+        valid.then(|| RequestId(Arc::from(std::str::from_utf8(raw).unwrap_or_default())))
+    }
+
+    pub fn generate() -> RequestId {
+        let mut buf = uuid::Uuid::encode_buffer();
+        let id = uuid::Uuid::now_v7().hyphenated().encode_lower(&mut buf);
+        RequestId(Arc::from(&*id))
+    }
+
+    pub fn from_request(request: &Request) -> RequestId {
+        request
+            .headers()
+            .get(&REQUEST_ID_HEADER)
+            .and_then(|v| RequestId::parse(v.as_bytes()))
+            .unwrap_or_else(RequestId::generate)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn shared(&self) -> Arc<str> {
+        Arc::clone(&self.0)
+    }
+}
+
+/// Outermost layer: assigns the id before anything else runs (so the trace
+/// layer and every log see it) and echoes it on the response.
+pub async fn request_id_layer(mut request: Request, next: Next) -> Response {
+    let id = RequestId::from_request(&request);
+    request.extensions_mut().insert(id.clone());
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(id.as_str()) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn well_formed_ids_are_kept() {
+        for ok in ["abc", "A-1_b.c", &"x".repeat(128), "0"] {
+            assert_eq!(
+                RequestId::parse(ok.as_bytes()).map(|r| r.as_str().to_owned()),
+                Some(ok.to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_ids_are_replaced() {
+        for bad in [
+            "",
+            "bad id with spaces!",
+            &"x".repeat(129),
+            "a/b",
+            "é",
+            "a\nb",
+            "{x}",
+        ] {
+            assert_eq!(RequestId::parse(bad.as_bytes()), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn generated_ids_are_uuid_v7_and_distinct() {
+        let a = RequestId::generate();
+        let b = RequestId::generate();
+        assert_ne!(a, b);
+        let parsed = uuid::Uuid::parse_str(a.as_str()).unwrap();
+        assert_eq!(parsed.get_version_num(), 7);
+        assert!(RequestId::parse(a.as_str().as_bytes()).is_some());
+    }
+}

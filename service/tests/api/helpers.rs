@@ -1,0 +1,166 @@
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, Response};
+use serde_json::{json, Value};
+
+/// A running `alertingscout` process on a random loopback port.
+pub struct TestApp {
+    pub address: String,
+    pub client: Client,
+    child: Option<Child>,
+    dir: PathBuf,
+}
+
+/// OTLP export to a port where nothing listens: telemetry on, no receiver.
+pub const DEAD_ENDPOINT: &str = "http://127.0.0.1:9";
+
+impl TestApp {
+    /// Telemetry on, exporting to nowhere.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", DEAD_ENDPOINT)]).await
+    }
+
+    pub async fn spawn_with(env: &[(&str, &str)]) -> TestApp {
+        let dir = std::env::temp_dir().join(format!("alertingscout-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_alertingscout"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("ALERTINGSCOUT_LISTEN", "127.0.0.1:0")
+            .env("ALERTINGSCOUT_DATABASE", dir.join("db.sqlite"))
+            .env("ALERTINGSCOUT_LOG_STDOUT", "off")
+            .env("OTEL_METRIC_EXPORT_INTERVAL", "500")
+            .env("OTEL_BSP_SCHEDULE_DELAY", "200")
+            .env("OTEL_BLRP_SCHEDULE_DELAY", "200")
+            .env("OTEL_EXPORTER_OTLP_TIMEOUT", "3000")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("spawn alertingscout");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if !sent {
+                    if let Some(addr) = line.strip_prefix("alertingscout listening on ") {
+                        let _ = tx.send(addr.to_owned());
+                        sent = true;
+                        continue;
+                    }
+                }
+                eprintln!("[app] {line}");
+            }
+        });
+        let address = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the app did not report its address");
+        TestApp {
+            address,
+            client: Client::builder().build().expect("client"),
+            child: Some(child),
+            dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .patch(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.client
+            .delete(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn create_project(&self, name: &str) -> Value {
+        let response = self.post_json("/projects", &json!({ "name": name })).await;
+        assert_eq!(response.status(), 201);
+        response.json().await.expect("json")
+    }
+
+    pub async fn create_todo(&self, project_id: i64, title: &str) -> Value {
+        let response = self
+            .post_json(
+                &format!("/projects/{project_id}/todos"),
+                &json!({ "title": title }),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        response.json().await.expect("json")
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        // SAFETY: plain kill(2) on our own child.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the app did not exit within 30 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The error body of a 4xx/5xx response: (code, field).
+pub async fn error_of(response: Response) -> (String, Option<String>) {
+    let body: Value = response.json().await.expect("a JSON error body");
+    let error = &body["error"];
+    (
+        error["code"].as_str().expect("error.code").to_owned(),
+        error["field"].as_str().map(str::to_owned),
+    )
+}

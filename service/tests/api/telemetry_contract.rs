@@ -1,0 +1,507 @@
+//! What the service emits, checked against a real OTLP receiver in this
+//! process (otlp-sink): spans, log records and metrics, per the semantic
+//! conventions, correlated by trace id and request id.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use opentelemetry_proto::tonic::common::v1::{any_value::Value as V, KeyValue};
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use opentelemetry_proto::tonic::metrics::v1::{metric::Data, Metric};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use otlp_sink::Sink;
+use serde_json::{json, Value};
+
+use crate::helpers::TestApp;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+pub fn attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a V> {
+    attrs
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref())
+        .and_then(|v| v.value.as_ref())
+}
+
+pub fn str_attr(attrs: &[KeyValue], key: &str) -> Option<String> {
+    match attr(attrs, key) {
+        Some(V::StringValue(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+pub fn int_attr(attrs: &[KeyValue], key: &str) -> Option<i64> {
+    match attr(attrs, key) {
+        Some(V::IntValue(i)) => Some(*i),
+        _ => None,
+    }
+}
+
+pub fn spans(sink: &Sink) -> Vec<Span> {
+    sink.traces()
+        .into_iter()
+        .flat_map(|r| r.resource_spans)
+        .flat_map(|rs| rs.scope_spans)
+        .flat_map(|ss| ss.spans)
+        .collect()
+}
+
+pub fn logs(sink: &Sink) -> Vec<LogRecord> {
+    sink.logs()
+        .into_iter()
+        .flat_map(|r| r.resource_logs)
+        .flat_map(|rl| rl.scope_logs)
+        .flat_map(|sl| sl.log_records)
+        .collect()
+}
+
+/// Metrics of the newest export only (they are cumulative).
+fn latest_metrics(sink: &Sink) -> Vec<Metric> {
+    sink.metrics()
+        .into_iter()
+        .last()
+        .map(|r| {
+            r.resource_metrics
+                .into_iter()
+                .flat_map(|rm| rm.scope_metrics)
+                .flat_map(|sm| sm.metrics)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn app_exporting_to(sink: &Sink) -> TestApp {
+    TestApp::spawn_with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &sink.grpc_endpoint())]).await
+}
+
+#[tokio::test]
+async fn spans_logs_and_response_headers_agree_on_trace_and_request_ids() {
+    let sink = Sink::start(true).await.unwrap();
+    let app = app_exporting_to(&sink).await;
+
+    let response = app
+        .client
+        .post(app.url("/projects"))
+        .header("x-request-id", "contract-create")
+        .header("x-user-id", "user-1")
+        .json(&json!({"name": "Apollo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let traceparent = response.headers()["traceparent"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let project: Value = response.json().await.unwrap();
+    let project_id = project["id"].as_i64().unwrap();
+    let get = app
+        .client
+        .get(app.url(&format!("/projects/{project_id}")))
+        .header("x-request-id", "contract-get")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 200);
+
+    assert!(
+        sink.wait_for(|c| c.spans >= 4 && c.log_records >= 3, WAIT)
+            .await,
+        "telemetry did not arrive: {:?}",
+        sink.counts()
+    );
+    let all_spans = spans(&sink);
+    let header_parts: Vec<&str> = traceparent.split('-').collect();
+
+    // One server span per request, named "{method} {route}", semconv attributes.
+    let servers: Vec<&Span> = all_spans
+        .iter()
+        .filter(|s| str_attr(&s.attributes, "request_id").as_deref() == Some("contract-create"))
+        .collect();
+    assert_eq!(servers.len(), 1, "exactly one server span per request");
+    let server = servers[0];
+    assert_eq!(server.kind, 2, "SPAN_KIND_SERVER");
+    assert_eq!(server.name, "POST /projects");
+    assert_eq!(
+        str_attr(&server.attributes, "http.request.method").as_deref(),
+        Some("POST")
+    );
+    assert_eq!(
+        str_attr(&server.attributes, "http.route").as_deref(),
+        Some("/projects")
+    );
+    assert_eq!(
+        str_attr(&server.attributes, "url.path").as_deref(),
+        Some("/projects")
+    );
+    assert_eq!(
+        int_attr(&server.attributes, "http.response.status_code"),
+        Some(201)
+    );
+    assert_eq!(
+        str_attr(&server.attributes, "user.id").as_deref(),
+        Some("user-1")
+    );
+    assert_eq!(int_attr(&server.attributes, "project.id"), Some(project_id));
+    assert_eq!(
+        hex(&server.trace_id),
+        header_parts[1],
+        "echoed trace id is the span's"
+    );
+    assert_eq!(
+        hex(&server.span_id),
+        header_parts[2],
+        "echoed span id is the span's"
+    );
+    assert!(
+        server.end_time_unix_nano >= server.start_time_unix_nano && server.start_time_unix_nano > 0
+    );
+
+    // A child client span per database call.
+    let db: Vec<&Span> = all_spans
+        .iter()
+        .filter(|s| s.parent_span_id == server.span_id)
+        .collect();
+    assert_eq!(db.len(), 1);
+    assert_eq!(db[0].kind, 3, "SPAN_KIND_CLIENT");
+    assert_eq!(db[0].name, "INSERT projects");
+    assert_eq!(db[0].trace_id, server.trace_id);
+    assert_eq!(
+        str_attr(&db[0].attributes, "db.system.name").as_deref(),
+        Some("sqlite")
+    );
+
+    // The route is the template, the path the raw path.
+    let get_span = all_spans
+        .iter()
+        .find(|s| str_attr(&s.attributes, "request_id").as_deref() == Some("contract-get"))
+        .expect("span of the GET");
+    assert_eq!(get_span.name, "GET /projects/{id}");
+    assert_eq!(
+        str_attr(&get_span.attributes, "http.route").as_deref(),
+        Some("/projects/{id}")
+    );
+    assert_eq!(
+        str_attr(&get_span.attributes, "url.path"),
+        Some(format!("/projects/{project_id}"))
+    );
+
+    // Every log record of the request carries its trace id, span id,
+    // request id, a real timestamp, and what the request knew.
+    let all_logs = logs(&sink);
+    let of_request: Vec<&LogRecord> = all_logs
+        .iter()
+        .filter(|l| l.trace_id == server.trace_id)
+        .collect();
+    assert!(
+        of_request.len() >= 2,
+        "access record and 'project created': {of_request:?}"
+    );
+    for log in &of_request {
+        assert_eq!(
+            str_attr(&log.attributes, "request_id").as_deref(),
+            Some("contract-create")
+        );
+        assert_eq!(
+            str_attr(&log.attributes, "user.id").as_deref(),
+            Some("user-1")
+        );
+        assert_eq!(int_attr(&log.attributes, "project.id"), Some(project_id));
+        assert_eq!(log.span_id, server.span_id);
+        assert!(log.time_unix_nano > 0, "record time set");
+    }
+    let access: Vec<&&LogRecord> = of_request
+        .iter()
+        .filter(|l| int_attr(&l.attributes, "http.response.status_code").is_some())
+        .collect();
+    assert_eq!(access.len(), 1, "one access record per request");
+    assert_eq!(
+        str_attr(&access[0].attributes, "http.route").as_deref(),
+        Some("/projects")
+    );
+    assert_eq!(access[0].severity_text, "INFO");
+    // Every record stamped with the request id belongs to the request's trace.
+    for log in all_logs
+        .iter()
+        .filter(|l| str_attr(&l.attributes, "request_id").as_deref() == Some("contract-create"))
+    {
+        assert_eq!(log.trace_id, server.trace_id);
+    }
+
+    // The resource says who we are.
+    let resource = sink.traces()[0].resource_spans[0].resource.clone().unwrap();
+    assert_eq!(
+        str_attr(&resource.attributes, "service.name").as_deref(),
+        Some("alertingscout")
+    );
+    for key in [
+        "service.version",
+        "service.instance.id",
+        "deployment.environment.name",
+    ] {
+        assert!(str_attr(&resource.attributes, key).is_some(), "{key}");
+    }
+}
+
+#[tokio::test]
+async fn server_errors_carry_error_type_and_exception_fields() {
+    let sink = Sink::start(true).await.unwrap();
+    let app = TestApp::spawn_with(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &sink.grpc_endpoint()),
+        ("ALERTINGSCOUT_ADMIN_TOKEN", "t"),
+    ])
+    .await;
+    let set = app
+        .client
+        .post(app.url("/admin/faults"))
+        .bearer_auth("t")
+        .json(&json!({"route": "/projects", "error_rate": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 200);
+    let failed = app
+        .client
+        .get(app.url("/projects"))
+        .header("x-request-id", "drill-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.status(), 500);
+    assert!(
+        sink.wait_for(|c| c.spans >= 2 && c.log_records >= 3, WAIT)
+            .await
+    );
+
+    let span = spans(&sink)
+        .into_iter()
+        .find(|s| str_attr(&s.attributes, "request_id").as_deref() == Some("drill-1"))
+        .unwrap();
+    assert_eq!(
+        str_attr(&span.attributes, "error.type").as_deref(),
+        Some("injected_fault")
+    );
+    assert_eq!(
+        span.status.as_ref().map(|s| s.code),
+        Some(2),
+        "STATUS_CODE_ERROR"
+    );
+
+    let records: Vec<LogRecord> = logs(&sink)
+        .into_iter()
+        .filter(|l| str_attr(&l.attributes, "request_id").as_deref() == Some("drill-1"))
+        .collect();
+    let exception = records
+        .iter()
+        .find(|l| str_attr(&l.attributes, "exception.type").is_some())
+        .expect("an error record with exception.*");
+    assert_eq!(
+        str_attr(&exception.attributes, "exception.type").as_deref(),
+        Some("injected_fault")
+    );
+    assert!(str_attr(&exception.attributes, "exception.message").is_some());
+    assert!(!str_attr(&exception.attributes, "exception.stacktrace")
+        .unwrap_or_default()
+        .is_empty());
+    assert!(
+        records
+            .iter()
+            .any(|l| str_attr(&l.attributes, "fault.kind").as_deref() == Some("error")),
+        "the injected fault itself is logged"
+    );
+}
+
+fn duration_metric(metrics: &[Metric]) -> Option<&Metric> {
+    metrics
+        .iter()
+        .find(|m| m.name == "http.server.request.duration")
+}
+
+#[tokio::test]
+async fn metrics_follow_the_http_semantic_conventions() {
+    let sink = Sink::start(true).await.unwrap();
+    let app = app_exporting_to(&sink).await;
+    let project = app.create_project("p").await;
+    let pid = project["id"].as_i64().unwrap();
+    for _ in 0..3 {
+        assert_eq!(app.get(&format!("/projects/{pid}")).await.status(), 200);
+    }
+    assert_eq!(app.get("/projects/99999").await.status(), 404);
+
+    let mut found = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let metrics = latest_metrics(&sink);
+        if let Some(Metric {
+            data: Some(Data::Histogram(h)),
+            ..
+        }) = duration_metric(&metrics)
+        {
+            let count_for = |route: &str, status: i64| -> u64 {
+                h.data_points
+                    .iter()
+                    .filter(|p| {
+                        str_attr(&p.attributes, "http.route").as_deref() == Some(route)
+                            && int_attr(&p.attributes, "http.response.status_code") == Some(status)
+                    })
+                    .map(|p| p.count)
+                    .sum()
+            };
+            if count_for("/projects/{id}", 200) == 3 && count_for("/projects/{id}", 404) == 1 {
+                found = true;
+                break;
+            }
+        }
+    }
+    assert!(
+        found,
+        "duration histogram with per-route, per-status counts"
+    );
+    let metrics = latest_metrics(&sink);
+    let duration = duration_metric(&metrics).unwrap();
+    assert_eq!(duration.unit, "s");
+    let Some(Data::Histogram(h)) = &duration.data else {
+        panic!("histogram")
+    };
+    assert_eq!(h.aggregation_temporality, 2, "cumulative");
+    for point in &h.data_points {
+        assert!(
+            point.explicit_bounds.contains(&1.0),
+            "a bucket bound at exactly 1 s"
+        );
+        assert!(str_attr(&point.attributes, "http.request.method").is_some());
+        assert!(
+            str_attr(&point.attributes, "url.path").is_none(),
+            "never the raw path"
+        );
+        assert!(
+            str_attr(&point.attributes, "request_id").is_none(),
+            "never the request id"
+        );
+    }
+
+    let active = metrics
+        .iter()
+        .find(|m| m.name == "http.server.active_requests")
+        .expect("active requests");
+    assert_eq!(active.unit, "{request}");
+    let Some(Data::Sum(sum)) = &active.data else {
+        panic!("up-down counter")
+    };
+    assert!(!sum.is_monotonic);
+
+    for (name, unit) in [
+        ("process.cpu.time", "s"),
+        ("process.cpu.utilization", "1"),
+        ("process.memory.usage", "By"),
+    ] {
+        let metric = metrics
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap_or_else(|| panic!("{name}"));
+        assert_eq!(metric.unit, unit, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn ten_thousand_random_paths_add_only_a_handful_of_series() {
+    let sink = Sink::start(true).await.unwrap();
+    let app = app_exporting_to(&sink).await;
+    let paths: Vec<String> = (0..10_000)
+        .map(|i| format!("/random/{i}/{}", uuid::Uuid::new_v4()))
+        .collect();
+    for chunk in paths.chunks(50) {
+        let responses = join_all(chunk.iter().map(|p| app.client.get(app.url(p)).send())).await;
+        for response in responses {
+            assert_eq!(response.unwrap().status(), 404);
+        }
+    }
+    let mut series = usize::MAX;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let metrics = latest_metrics(&sink);
+        if let Some(Metric {
+            data: Some(Data::Histogram(h)),
+            ..
+        }) = duration_metric(&metrics)
+        {
+            let total: u64 = h.data_points.iter().map(|p| p.count).sum();
+            if total >= 10_000 {
+                let sets: HashSet<String> = h
+                    .data_points
+                    .iter()
+                    .map(|p| format!("{:?}", p.attributes))
+                    .collect();
+                series = sets.len();
+                break;
+            }
+        }
+    }
+    assert!(
+        series <= 3,
+        "random paths must fold into the fixed route, got {series} series"
+    );
+}
+
+#[tokio::test]
+async fn http_protobuf_export_works_too() {
+    let sink = Sink::start(true).await.unwrap();
+    let endpoint = sink.http_endpoint().unwrap();
+    let app = TestApp::spawn_with(&[
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+    ])
+    .await;
+    let response = app
+        .client
+        .get(app.url("/health"))
+        .header("x-request-id", "over-http")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        sink.wait_for(
+            |c| c.spans >= 1 && c.log_records >= 1 && c.metric_data_points >= 1,
+            WAIT
+        )
+        .await
+    );
+    assert!(spans(&sink)
+        .iter()
+        .any(|s| str_attr(&s.attributes, "request_id").as_deref() == Some("over-http")));
+}
+
+#[tokio::test]
+async fn sigterm_flushes_everything_still_queued() {
+    let sink = Sink::start(false).await.unwrap();
+    let mut app = TestApp::spawn_with(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &sink.grpc_endpoint()),
+        // Nothing would be sent for a minute but for the shutdown flush.
+        ("OTEL_BSP_SCHEDULE_DELAY", "60000"),
+        ("OTEL_BLRP_SCHEDULE_DELAY", "60000"),
+    ])
+    .await;
+    for _ in 0..25 {
+        assert_eq!(app.get("/health").await.status(), 200);
+    }
+    let status = tokio::task::spawn_blocking(move || app.terminate())
+        .await
+        .unwrap();
+    assert!(status.success());
+    assert!(
+        sink.wait_for(
+            |c| c.spans >= 25 && c.log_records >= 25,
+            Duration::from_secs(5)
+        )
+        .await,
+        "flushed at shutdown: {:?}",
+        sink.counts()
+    );
+}
