@@ -1,5 +1,11 @@
 use std::process::ExitCode;
 
+// Telemetry allocates per record on request threads and frees on the export
+// thread; glibc's allocator spends much of the telemetry budget on that
+// (cross-thread frees, consolidation), mimalloc does not.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 
 use alertingscout::configuration::{Cli, Command};

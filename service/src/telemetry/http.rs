@@ -18,7 +18,7 @@ use super::metrics::*;
 use super::propagation::{extract_parent, traceparent};
 use super::request_context::{parse_user_id, RequestFacts, USER_ID_HEADER};
 use super::request_id::RequestId;
-use super::route::{method_label, route_of, UNMATCHED_ROUTE};
+use super::route::{method_index, route_of, METHODS};
 use super::TelemetryHandle;
 use crate::error::ErrorType;
 
@@ -82,7 +82,8 @@ pub async fn observe(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = method_label(request.method());
+    let method_i = method_index(request.method());
+    let method = METHODS[method_i];
     let route = route_of(&request);
     let path = request.uri().path().to_owned();
     let request_id = request
@@ -111,11 +112,7 @@ pub async fn observe(
     };
 
     let parent = extract_parent(request.headers());
-    let name = if route.as_str() == UNMATCHED_ROUTE {
-        method.to_owned()
-    } else {
-        format!("{method} {}", route.as_str())
-    };
+    let name = route.span_name(method_i);
     let mut attributes = Vec::with_capacity(10);
     attributes.push(KeyValue::new(HTTP_REQUEST_METHOD, method));
     if method == "_OTHER" {
@@ -124,7 +121,10 @@ pub async fn observe(
             request.method().as_str().to_owned(),
         ));
     }
-    attributes.push(KeyValue::new(HTTP_ROUTE, Value::String(route.clone())));
+    attributes.push(KeyValue::new(
+        HTTP_ROUTE,
+        Value::String(route.template.clone()),
+    ));
     attributes.push(KeyValue::new("url.path", path.clone()));
     attributes.push(KeyValue::new(URL_SCHEME, "http"));
     attributes.push(KeyValue::new(
@@ -144,11 +144,7 @@ pub async fn observe(
         .with_span(span)
         .with_value(RequestFacts::new(request_id.clone(), user_id));
 
-    let active = [
-        KeyValue::new(HTTP_REQUEST_METHOD, method),
-        KeyValue::new(URL_SCHEME, "http"),
-    ];
-    otel.http.request_started(&active);
+    otel.http.request_started(method_i);
 
     let stdout = stdout_span(&telemetry, &request_id, Some(&cx));
     let mut response = next
@@ -167,13 +163,16 @@ pub async fn observe(
 
     let mut labels = Vec::with_capacity(4);
     labels.push(KeyValue::new(HTTP_REQUEST_METHOD, method));
-    labels.push(KeyValue::new(HTTP_ROUTE, Value::String(route.clone())));
+    labels.push(KeyValue::new(
+        HTTP_ROUTE,
+        Value::String(route.template.clone()),
+    ));
     labels.push(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
     if let Some(kind) = &error_type {
         labels.push(KeyValue::new(ERROR_TYPE, Value::String(kind.clone())));
     }
     otel.http
-        .request_finished(&active, elapsed.as_secs_f64(), &labels);
+        .request_finished(method_i, elapsed.as_secs_f64(), &labels);
 
     let span = cx.span();
     if let Some(value) = traceparent(span.span_context()) {

@@ -36,13 +36,26 @@ pub fn traceparent(span: &SpanContext) -> Option<HeaderValue> {
     if !span.is_valid() {
         return None;
     }
-    let value = format!(
-        "00-{}-{}-{:02x}",
-        span.trace_id(),
-        span.span_id(),
-        span.trace_flags().to_u8()
-    );
-    HeaderValue::from_str(&value).ok()
+    // Hand-rolled hex: this runs on every response.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 55];
+    out[..3].copy_from_slice(b"00-");
+    let mut at = 3;
+    let mut put = |bytes: &[u8], out: &mut [u8; 55]| {
+        for b in bytes {
+            out[at] = HEX[usize::from(b >> 4)];
+            out[at + 1] = HEX[usize::from(b & 0xf)];
+            at += 2;
+        }
+        out[at] = b'-';
+        at += 1;
+    };
+    put(&span.trace_id().to_bytes(), &mut out);
+    put(&span.span_id().to_bytes(), &mut out);
+    let flags = span.trace_flags().to_u8();
+    out[53] = HEX[usize::from(flags >> 4)];
+    out[54] = HEX[usize::from(flags & 0xf)];
+    HeaderValue::from_bytes(&out).ok()
 }
 
 #[cfg(test)]

@@ -1,35 +1,103 @@
 //! Low-cardinality request labels: the matched route template (never the raw
 //! path) and the method, normalised as the HTTP semantic conventions say.
 
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
 use axum::extract::{MatchedPath, Request};
 use axum::http::Method;
 use opentelemetry::StringValue;
+use parking_lot::RwLock;
 
 /// The `http.route` of requests that matched no route: one value, so random
 /// paths cannot create new series.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
-/// The route template of a request, e.g. `/projects/{id}`.
-pub fn route_of(request: &Request) -> StringValue {
-    match request.extensions().get::<MatchedPath>() {
-        Some(path) => StringValue::from(path.as_str().to_owned()),
-        None => StringValue::from(UNMATCHED_ROUTE),
+/// The `http.request.method` values, in index order.
+pub const METHODS: [&str; 10] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT", "_OTHER",
+];
+pub const METHOD_COUNT: usize = METHODS.len();
+
+/// Index into `METHODS`: known methods as is, anything else `_OTHER`.
+pub fn method_index(method: &Method) -> usize {
+    match *method {
+        Method::GET => 0,
+        Method::POST => 1,
+        Method::PUT => 2,
+        Method::PATCH => 3,
+        Method::DELETE => 4,
+        Method::HEAD => 5,
+        Method::OPTIONS => 6,
+        Method::TRACE => 7,
+        Method::CONNECT => 8,
+        _ => 9,
     }
 }
 
 /// `http.request.method`: known methods as is, anything else `_OTHER`.
 pub fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::TRACE => "TRACE",
-        Method::CONNECT => "CONNECT",
-        _ => "_OTHER",
+    METHODS[method_index(method)]
+}
+
+/// A route template with its span names, built once per route and method.
+#[derive(Debug)]
+pub struct Route {
+    pub template: StringValue,
+    span_names: [OnceLock<&'static str>; METHOD_COUNT],
+}
+
+impl Route {
+    fn new(template: &str) -> Self {
+        Route {
+            template: StringValue::from(Arc::<str>::from(template)),
+            span_names: Default::default(),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.template.as_str()
+    }
+
+    /// "{method} {route}", or just the method for unmatched requests (as the
+    /// HTTP span conventions say). Leaked once per (route, method): both come
+    /// from fixed sets, so this is bounded.
+    pub fn span_name(&self, method: usize) -> &'static str {
+        self.span_names[method].get_or_init(|| {
+            let name = if self.as_str() == UNMATCHED_ROUTE {
+                METHODS[method].to_owned()
+            } else {
+                format!("{} {}", METHODS[method], self.as_str())
+            };
+            Box::leak(name.into_boxed_str())
+        })
+    }
+}
+
+/// Interned routes: the router's templates never change, so each is
+/// allocated once instead of per request.
+fn routes() -> &'static RwLock<HashMap<Box<str>, Arc<Route>>> {
+    static ROUTES: OnceLock<RwLock<HashMap<Box<str>, Arc<Route>>>> = OnceLock::new();
+    ROUTES.get_or_init(Default::default)
+}
+
+fn intern(template: &str) -> Arc<Route> {
+    if let Some(route) = routes().read().get(template) {
+        return Arc::clone(route);
+    }
+    let mut routes = routes().write();
+    Arc::clone(
+        routes
+            .entry(template.into())
+            .or_insert_with(|| Arc::new(Route::new(template))),
+    )
+}
+
+/// The route template of a request, e.g. `/projects/{id}`.
+pub fn route_of(request: &Request) -> Arc<Route> {
+    match request.extensions().get::<MatchedPath>() {
+        Some(path) => intern(path.as_str()),
+        None => intern(UNMATCHED_ROUTE),
     }
 }
 
@@ -45,6 +113,15 @@ mod tests {
             .body(Body::empty())
             .unwrap();
         assert_eq!(route_of(&request).as_str(), UNMATCHED_ROUTE);
+    }
+
+    #[test]
+    fn span_names_are_built_once_per_route_and_method() {
+        let route = intern("/projects/{id}");
+        let name = route.span_name(method_index(&Method::GET));
+        assert_eq!(name, "GET /projects/{id}");
+        assert!(std::ptr::eq(name, intern("/projects/{id}").span_name(0)));
+        assert_eq!(intern(UNMATCHED_ROUTE).span_name(1), "POST");
     }
 
     #[test]

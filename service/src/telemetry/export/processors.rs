@@ -45,18 +45,29 @@ impl SpanProcessor for QueueSpanProcessor {
 #[derive(Debug)]
 pub struct QueueLogProcessor {
     shared: Arc<Shared>,
+    /// An empty record to leave behind when taking the emitted one: a
+    /// shallow copy instead of cloning every attribute value.
+    blank: SdkLogRecord,
 }
 
 impl QueueLogProcessor {
     pub(super) fn new(shared: Arc<Shared>) -> Self {
-        QueueLogProcessor { shared }
+        use opentelemetry::logs::{Logger, LoggerProvider};
+        // The SDK has no public constructor for a record; a provider without
+        // processors hands out blank ones.
+        let blank = opentelemetry_sdk::logs::SdkLoggerProvider::builder()
+            .build()
+            .logger("blank")
+            .create_log_record();
+        QueueLogProcessor { shared, blank }
     }
 }
 
 impl LogProcessor for QueueLogProcessor {
     fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
+        // This processor is last in the pipeline, so the record can be taken.
         let item = LogItem {
-            record: record.clone(),
+            record: std::mem::replace(record, self.blank.clone()),
             scope: scope.clone(),
         };
         self.shared.logs.push(item, &self.shared.health.logs);

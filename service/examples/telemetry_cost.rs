@@ -1,0 +1,86 @@
+//! Telemetry CPU cost per request without the network: drives the real
+//! router in-process (tower `oneshot`) on a current-thread runtime and reads
+//! the whole process's CPU time (request path plus the export thread, after
+//! the final flush). A profiling aid beside the end-to-end benchmark in
+//! tools/overhead-bench, which is the one that counts.
+//!
+//! cargo run --release -p alertingscout --example telemetry_cost -- on|off [requests] [health|post]
+//! (with `on`, point OTEL_EXPORTER_OTLP_ENDPOINT at a receiver, e.g. target/release/otlp-sink)
+
+use std::sync::Arc;
+
+use alertingscout::configuration::Settings;
+use alertingscout::faults::Faults;
+use alertingscout::routes::AppState;
+use alertingscout::startup::router;
+use alertingscout::store::{Database, SqliteStore};
+use alertingscout::telemetry::config::OtelConfig;
+use alertingscout::telemetry::Telemetry;
+use axum::body::Body;
+use axum::http::Request;
+use tower::ServiceExt;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct we pass.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(usage.ru_utime) + t(usage.ru_stime)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let on = args.get(1).map(String::as_str) != Some("off");
+    let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(200_000);
+    let post = args.get(3).map(String::as_str) == Some("post");
+    let mut config = OtelConfig::from_env().map_err(anyhow::Error::msg)?;
+    config.sdk_disabled = !on;
+    let telemetry = Telemetry::init(config, false, false)?;
+    let dir = std::env::temp_dir().join(format!("telemetry-cost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let settings = Settings::for_tests(dir.join("db.sqlite"));
+    let state = AppState {
+        db: Database::new(Arc::new(SqliteStore::open(&settings.database)?)),
+        telemetry: telemetry.handle(),
+        faults: Arc::new(Faults::default()),
+        admin_token: None,
+        max_body_bytes: settings.max_body_bytes,
+    };
+    let app = router(state, &settings);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let request = move || {
+        if post {
+            Request::post("/projects")
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"name":"bench"}"#))
+        } else {
+            Request::get("/health").body(Body::empty())
+        }
+    };
+    let start = runtime.block_on(async {
+        for _ in 0..n / 10 {
+            let _ = app.clone().oneshot(request()?).await;
+        }
+        let start = (cpu_seconds(), std::time::Instant::now());
+        for _ in 0..n {
+            let response = app.clone().oneshot(request()?).await?;
+            assert!(response.status().is_success());
+        }
+        anyhow::Ok(start)
+    })?;
+    telemetry.shutdown();
+    let cpu = cpu_seconds() - start.0;
+    println!(
+        "telemetry {}: {:.2} us CPU/request over {n} requests ({:.2} s wall)",
+        if on { "on " } else { "off" },
+        cpu * 1e6 / n as f64,
+        start.1.elapsed().as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
