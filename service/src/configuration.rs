@@ -59,11 +59,11 @@ pub struct Settings {
     pub admin_token: Option<String>,
 
     /// JSON log lines on stdout (on/off), beside the OTLP log export.
-    #[arg(long, env = "ALERTINGSCOUT_LOG_STDOUT", default_value = "on", value_parser = parse_switch)]
+    #[arg(long, env = "ALERTINGSCOUT_LOG_STDOUT", default_value = "on", value_parser = parse_switch, action = clap::ArgAction::Set, value_name = "on|off")]
     pub log_stdout: bool,
 
     /// Serve GET /metrics in the Prometheus format (on/off), for running without a Collector.
-    #[arg(long, env = "ALERTINGSCOUT_PROMETHEUS_METRICS", default_value = "off", value_parser = parse_switch)]
+    #[arg(long, env = "ALERTINGSCOUT_PROMETHEUS_METRICS", default_value = "off", value_parser = parse_switch, action = clap::ArgAction::Set, value_name = "on|off")]
     pub prometheus_metrics: bool,
 
     /// Largest accepted request body in bytes (larger: 413).
@@ -118,5 +118,28 @@ mod tests {
         assert_eq!(parse_switch("TRUE"), Ok(true));
         assert_eq!(parse_switch("off"), Ok(false));
         assert!(parse_switch("maybe").is_err());
+    }
+}
+
+#[cfg(test)]
+mod cli_tests {
+    use super::*;
+
+    #[test]
+    fn switches_take_on_and_off_values_with_defaults() {
+        let cli = Cli::try_parse_from(["alertingscout"]).unwrap();
+        assert!(cli.settings.log_stdout);
+        assert!(!cli.settings.prometheus_metrics);
+        let cli = Cli::try_parse_from([
+            "alertingscout",
+            "--log-stdout",
+            "off",
+            "--prometheus-metrics",
+            "on",
+        ])
+        .unwrap();
+        assert!(!cli.settings.log_stdout);
+        assert!(cli.settings.prometheus_metrics);
+        assert!(Cli::try_parse_from(["alertingscout", "--log-stdout", "sometimes"]).is_err());
     }
 }

@@ -505,3 +505,34 @@ async fn sigterm_flushes_everything_still_queued() {
         sink.counts()
     );
 }
+
+#[tokio::test]
+async fn the_direct_prometheus_endpoint_is_off_by_default_and_serves_semconv_names_when_on() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/metrics").await.status(), 404);
+
+    let app = TestApp::spawn_with(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", crate::helpers::DEAD_ENDPOINT),
+        ("ALERTINGSCOUT_PROMETHEUS_METRICS", "on"),
+    ])
+    .await;
+    app.create_project("p").await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    let line = text
+        .lines()
+        .find(|l| {
+            l.starts_with("http_server_request_duration_seconds_count")
+                && l.contains(r#"http_route="/projects""#)
+                && l.contains(r#"http_request_method="POST""#)
+        })
+        .unwrap_or_else(|| panic!("no duration series for POST /projects in:\n{text}"));
+    assert!(
+        line.contains(r#"http_response_status_code="201""#),
+        "{line}"
+    );
+    assert!(
+        line.trim_end().ends_with(" 1"),
+        "one request counted: {line}"
+    );
+    assert!(text.contains(r#"le="1""#), "a bucket bound at exactly 1 s");
+}
