@@ -2,7 +2,24 @@
 //! first, then bytes, straight from the SDK's records into one reused buffer
 //! (no intermediate message structs, no per-field allocation).
 
-use prost::encoding::{encode_key, encode_varint, encoded_len_varint, key_len, WireType};
+use prost::encoding::{encoded_len_varint, key_len, WireType};
+
+/// Varint into a `Vec` (callers reserve the whole message first). prost's
+/// generic `encode_varint` was the largest single item of the export path in
+/// an instruction profile.
+#[inline]
+pub fn encode_varint(mut value: u64, buf: &mut Buf) {
+    while value >= 0x80 {
+        buf.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    buf.push(value as u8);
+}
+
+#[inline]
+pub fn encode_key(tag: u32, wire_type: WireType, buf: &mut Buf) {
+    encode_varint(u64::from(tag << 3) | wire_type as u64, buf);
+}
 
 pub type Buf = Vec<u8>;
 
@@ -92,5 +109,37 @@ pub fn put_fixed32(tag: u32, value: u32, buf: &mut Buf) {
     if value != 0 {
         encode_key(tag, WireType::ThirtyTwoBit, buf);
         buf.extend_from_slice(&value.to_le_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_match_prost() {
+        for v in [
+            0u64,
+            1,
+            127,
+            128,
+            300,
+            16_383,
+            16_384,
+            u32::MAX as u64,
+            u64::MAX,
+        ] {
+            let mut ours = Vec::new();
+            encode_varint(v, &mut ours);
+            let mut theirs = Vec::new();
+            prost::encoding::encode_varint(v, &mut theirs);
+            assert_eq!(ours, theirs, "{v}");
+            assert_eq!(ours.len(), encoded_len_varint(v));
+        }
+        let mut key = Vec::new();
+        encode_key(15, WireType::LengthDelimited, &mut key);
+        let mut theirs = Vec::new();
+        prost::encoding::encode_key(15, WireType::LengthDelimited, &mut theirs);
+        assert_eq!(key, theirs);
     }
 }

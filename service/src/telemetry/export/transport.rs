@@ -48,6 +48,9 @@ impl Transport {
                         .connect_timeout(config.timeout)
                         .timeout(config.timeout)
                         .tcp_nodelay(true)
+                        // Large batches: grow flow-control windows with the
+                        // measured bandwidth-delay product.
+                        .http2_adaptive_window(true)
                         .connect_lazy())
                 };
                 Client_::Grpc([

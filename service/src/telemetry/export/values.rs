@@ -62,15 +62,15 @@ fn array_len(array: &Array) -> usize {
 pub fn put_value(value: &Value, buf: &mut Buf) {
     match value {
         Value::Bool(b) => {
-            prost::encoding::encode_key(BOOL, prost::encoding::WireType::Varint, buf);
+            encode_key(BOOL, prost::encoding::WireType::Varint, buf);
             buf.push(u8::from(*b));
         }
         Value::I64(i) => {
-            prost::encoding::encode_key(INT, prost::encoding::WireType::Varint, buf);
-            prost::encoding::encode_varint(*i as u64, buf);
+            encode_key(INT, prost::encoding::WireType::Varint, buf);
+            encode_varint(*i as u64, buf);
         }
         Value::F64(f) => {
-            prost::encoding::encode_key(DOUBLE, prost::encoding::WireType::SixtyFourBit, buf);
+            encode_key(DOUBLE, prost::encoding::WireType::SixtyFourBit, buf);
             buf.extend_from_slice(&f.to_le_bytes());
         }
         Value::String(s) => put_bytes_always(STRING, s.as_str().as_bytes(), buf),

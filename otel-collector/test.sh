@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The one test entry point of the Collector side of AlertingScout.
+#
+#   otel-collector/test.sh
+#
+# On a fresh machine (Go 1.26 at /usr/local/go, JDK 17, mvn, root) it: installs
+# the ocb builder and builds the Collector with our elasticsearch exporter
+# (build.sh; cached by a hash stamp), installs and starts Elasticsearch 8.19.7
+# as an unprivileged user (../elastic/es.sh), runs the exporter's unit tests
+# and the integration tests against the real Collector binary and the real
+# Elasticsearch, stops what it started and exits non-zero on any failure.
+# Environment: ES_PORT (9200), GO_TEST_FLAGS (extra flags for go test).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/.." && pwd)"
+export GOTOOLCHAIN=local
+export PATH="/usr/local/go/bin:$PATH"
+export ES_PORT="${ES_PORT:-9200}"
+export ES_URL="http://127.0.0.1:$ES_PORT"
+STACK="$REPO/.stack"
+mkdir -p "$STACK"
+t0=$(date +%s)
+say() { echo "test.sh [$(( $(date +%s) - t0 ))s]: $*" >&2; }
+
+for tool in go curl unzip mvn runuser; do
+  if ! command -v "$tool" >/dev/null; then
+    if [ "$tool" = unzip ] || [ "$tool" = curl ]; then
+      say "installing $tool"; (apt-get update -qq && apt-get install -y -qq "$tool") >/dev/null
+    else
+      say "missing tool: $tool"; exit 1
+    fi
+  fi
+done
+
+started_es=0
+cleanup() {
+  local rc=$?
+  if [ "$started_es" = 1 ]; then say "stopping Elasticsearch"; "$REPO/elastic/es.sh" stop || true; fi
+  exit $rc
+}
+trap cleanup EXIT INT TERM
+
+# Elasticsearch (download, unpack, start) in parallel with the Collector build.
+es_log="$STACK/test-es.log"
+if curl -fsS -m 2 "$ES_URL/_cluster/health" >/dev/null 2>&1; then
+  say "Elasticsearch already running on $ES_URL (left running)"
+  "$REPO/elastic/es.sh" start 2>"$es_log" # idempotent: (re)installs the templates
+  es_bg=""
+else
+  started_es=1
+  "$REPO/elastic/es.sh" start 2>"$es_log" &
+  es_bg=$!
+fi
+
+say "building the Collector"
+BIN="$("$HERE/build.sh")"
+export OTELCOL_BIN="$BIN"
+
+if [ -n "$es_bg" ]; then
+  if ! wait "$es_bg"; then cat "$es_log" >&2; say "Elasticsearch failed to start"; exit 1; fi
+fi
+say "Elasticsearch up: $(curl -fsS "$ES_URL/_cluster/health" | head -c 120)"
+
+rc=0
+say "unit tests: elasticsearchexporter"
+(cd "$HERE/elasticsearchexporter" && go test ${GO_TEST_FLAGS:-} ./...) || rc=1
+say "integration tests (real Collector + real Elasticsearch; about 3 minutes)"
+(cd "$HERE/integrationtest" && go test -count=1 -timeout 20m ${GO_TEST_FLAGS:-} ./...) || rc=1
+if [ $rc = 0 ]; then say "all Collector tests passed"; else say "FAILED"; fi
+exit $rc

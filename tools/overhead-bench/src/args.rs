@@ -1,0 +1,191 @@
+//! Command line. Phase lengths are optional so that `--quick` can supply a shorter preset
+//! while any explicitly given flag still wins.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use serde::Serialize;
+
+use crate::endpoint::Endpoint;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "overhead-bench",
+    about = "Server CPU per request and latency of the same alertingscout binary with telemetry on vs OTEL_SDK_DISABLED=true"
+)]
+pub struct Args {
+    /// The service binary (run from the repository root for the default).
+    #[arg(long, default_value = "target/release/alertingscout")]
+    pub binary: PathBuf,
+    /// Rounds; each runs telemetry on and off once, order alternating [default: 5; quick: 2].
+    #[arg(long)]
+    pub rounds: Option<usize>,
+    /// Endpoints, comma separated: health, post, get (GET /projects/{id}).
+    #[arg(long, value_delimiter = ',', default_value = "health,post")]
+    pub endpoints: Vec<Endpoint>,
+    /// Seconds of saturation load before the measured window [default: 1; quick: 0.5].
+    #[arg(long)]
+    pub warmup: Option<f64>,
+    /// Seconds of measured saturation load per endpoint [default: 4; quick: 1.5].
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Seconds of fixed-rate load per endpoint [default: 4; quick: 2].
+    #[arg(long)]
+    pub open_duration: Option<f64>,
+    /// Arrival rate of the fixed-rate phase, requests per second.
+    #[arg(long, default_value_t = 2000.0)]
+    pub rate: f64,
+    /// Keep-alive connections of the saturation phase. With 4 the server core idled ~20 %
+    /// between request batches on the 2-core test machine; 8 keeps it busier.
+    #[arg(long, default_value_t = 8)]
+    pub connections: usize,
+    /// Connections of the fixed-rate phase (requests are dealt round-robin to them).
+    #[arg(long, default_value_t = 16)]
+    pub open_connections: usize,
+    /// About 40 s instead of 3-5 min: 2 rounds and shorter phases.
+    #[arg(long)]
+    pub quick: bool,
+    /// Also write every run and the summary as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Core for the server (taskset -c).
+    #[arg(long, default_value_t = 0)]
+    pub server_cpu: usize,
+    /// Core for the load generator and the OTLP receiver.
+    #[arg(long, default_value_t = 1)]
+    pub bench_cpu: usize,
+    /// Scratch directory for databases and server logs (default: a fresh one in /tmp).
+    #[arg(long)]
+    pub workdir: Option<PathBuf>,
+    /// Keep the scratch directory (server logs, databases) afterwards.
+    #[arg(long)]
+    pub keep: bool,
+    /// OTLP protocol of the server's exporters: grpc or http/protobuf (the in-process
+    /// receiver serves both).
+    #[arg(long, default_value = "grpc", value_parser = ["grpc", "http/protobuf"])]
+    pub protocol: String,
+    /// Extra environment for the server in both modes, KEY=VALUE, repeatable
+    /// (e.g. --env OTEL_BSP_MAX_QUEUE_SIZE=8192 to compare exporter settings).
+    #[arg(long = "env", value_parser = parse_kv)]
+    pub extra_env: Vec<(String, String)>,
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .filter(|(k, _)| !k.is_empty())
+        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
+}
+
+/// The resolved settings of one benchmark, echoed in the JSON output.
+#[derive(Clone, Debug, Serialize)]
+pub struct Settings {
+    pub binary: PathBuf,
+    pub rounds: usize,
+    pub endpoints: Vec<Endpoint>,
+    pub warmup_s: f64,
+    pub duration_s: f64,
+    pub open_duration_s: f64,
+    pub rate: f64,
+    pub connections: usize,
+    pub open_connections: usize,
+    pub server_cpu: usize,
+    pub bench_cpu: usize,
+    pub protocol: String,
+    pub extra_env: Vec<(String, String)>,
+}
+
+struct Preset {
+    rounds: usize,
+    warmup: f64,
+    duration: f64,
+    open_duration: f64,
+}
+
+// Full: 2 endpoints x (1 + 4 + 4) s + ~2 s start/stop = ~20 s per run, 10 runs = ~3.5 min.
+const FULL: Preset = Preset {
+    rounds: 5,
+    warmup: 1.0,
+    duration: 4.0,
+    open_duration: 4.0,
+};
+// Quick: 2 x (0.5 + 1.5 + 2) + ~2 s = ~10 s per run, 4 runs = ~40 s.
+const QUICK: Preset = Preset {
+    rounds: 2,
+    warmup: 0.5,
+    duration: 1.5,
+    open_duration: 2.0,
+};
+
+impl Args {
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        let p = if self.quick { QUICK } else { FULL };
+        let s = Settings {
+            binary: self.binary.clone(),
+            rounds: self.rounds.unwrap_or(p.rounds),
+            endpoints: self.endpoints.clone(),
+            warmup_s: self.warmup.unwrap_or(p.warmup),
+            duration_s: self.duration.unwrap_or(p.duration),
+            open_duration_s: self.open_duration.unwrap_or(p.open_duration),
+            rate: self.rate,
+            connections: self.connections,
+            open_connections: self.open_connections,
+            server_cpu: self.server_cpu,
+            bench_cpu: self.bench_cpu,
+            protocol: self.protocol.clone(),
+            extra_env: self.extra_env.clone(),
+        };
+        anyhow::ensure!(s.rounds > 0, "--rounds must be at least 1");
+        anyhow::ensure!(!s.endpoints.is_empty(), "--endpoints is empty");
+        anyhow::ensure!(
+            s.connections > 0 && s.open_connections > 0,
+            "connections must be positive"
+        );
+        for (name, v) in [
+            ("--warmup", s.warmup_s),
+            ("--duration", s.duration_s),
+            ("--open-duration", s.open_duration_s),
+        ] {
+            anyhow::ensure!(
+                v.is_finite() && v >= 0.0,
+                "{name} must be a non-negative number of seconds"
+            );
+        }
+        anyhow::ensure!(s.duration_s > 0.0, "--duration must be positive");
+        anyhow::ensure!(
+            s.rate.is_finite() && s.rate > 0.0,
+            "--rate must be positive"
+        );
+        Ok(s)
+    }
+}
+
+pub fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_preset_and_explicit_override() {
+        let a = Args::try_parse_from(["b", "--quick", "--rounds", "3"]).unwrap();
+        let s = a.settings().unwrap();
+        assert_eq!((s.rounds, s.duration_s), (3, 1.5));
+        let a = Args::try_parse_from(["b", "--endpoints", "health,post,get", "--env", "A=b=c"])
+            .unwrap();
+        let s = a.settings().unwrap();
+        assert_eq!(s.rounds, 5);
+        assert_eq!(s.endpoints.len(), 3);
+        assert_eq!(s.extra_env, vec![("A".to_owned(), "b=c".to_owned())]);
+        assert!(Args::try_parse_from(["b", "--env", "novalue"]).is_err());
+        assert!(Args::try_parse_from(["b", "--protocol", "http/json"]).is_err());
+        assert_eq!(s.protocol, "grpc");
+        assert!(Args::try_parse_from(["b", "--rounds", "0"])
+            .unwrap()
+            .settings()
+            .is_err());
+    }
+}

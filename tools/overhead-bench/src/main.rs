@@ -1,0 +1,154 @@
+//! overhead-bench: what telemetry costs the AlertingScout server, per request.
+//!
+//! The same binary runs with telemetry on and with OTEL_SDK_DISABLED=true, alternating
+//! the order each round. The server has CPU 0 to itself; this process (load generator
+//! and an in-process OTLP receiver) lives on CPU 1. See docs/benchmarks.md.
+
+mod affinity;
+mod args;
+mod endpoint;
+mod http1;
+mod load;
+mod procstat;
+mod report;
+mod run;
+mod server;
+mod stats;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::Parser;
+use otlp_sink::Sink;
+use serde::Serialize;
+
+use crate::args::{Args, Settings};
+use crate::run::Run;
+
+#[derive(Serialize)]
+struct JsonOut<'a> {
+    settings: &'a Settings,
+    runs: &'a [Run],
+    summary: &'a report::Summary,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let s = args.settings()?;
+    anyhow::ensure!(
+        s.binary.is_file(),
+        "{} not found: build it with `cargo build --release -p alertingscout` (or pass --binary)",
+        s.binary.display()
+    );
+
+    // Pin before any thread exists so the sink runtime and load threads inherit CPU 1.
+    let cpus = affinity::available_cpus();
+    if cpus <= s.server_cpu.max(s.bench_cpu) {
+        eprintln!("warning: only {cpus} CPU(s); server and bench will share cores, numbers are not comparable");
+    } else {
+        affinity::pin_current_thread(s.bench_cpu).context("pinning the bench to its core")?;
+    }
+
+    // The receiver gets its own runtime (one worker thread) so it answers exports while
+    // the main thread blocks in load loops.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("otlp-sink")
+        .enable_all()
+        .build()?;
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let sink = rt.block_on(Sink::start_on(any, Some(any), false))?;
+
+    let workdir = args.workdir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("overhead-bench-{}", std::process::id()))
+    });
+    eprintln!(
+        "overhead-bench: {} rounds x {:?}, saturation {}+{} s with {} conns, {} req/s for {} s; server CPU {}, bench CPU {}, OTLP {}",
+        s.rounds, s.endpoints, s.warmup_s, s.duration_s, s.connections, s.rate, s.open_duration_s,
+        s.server_cpu, s.bench_cpu, s.protocol
+    );
+
+    let started = Instant::now();
+    let mut runs = Vec::new();
+    for round in 0..s.rounds {
+        // Alternate which mode goes first so warm-up or drift effects hit both equally.
+        let order = if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for telemetry in order {
+            let dir: PathBuf = workdir.join(format!(
+                "round{}-{}",
+                round + 1,
+                if telemetry { "on" } else { "off" }
+            ));
+            let r = run::run_once(&s, &sink, round, telemetry, &dir).with_context(|| {
+                format!(
+                    "round {} telemetry {}",
+                    round + 1,
+                    if telemetry { "on" } else { "off" }
+                )
+            })?;
+            eprintln!("{}", progress(&r, started));
+            if !args.keep {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+            runs.push(r);
+        }
+    }
+
+    let summary = report::summarize(&runs, &s.endpoints);
+    println!("{}", report::render(&summary, s.rate));
+    println!("total time {:.0} s", started.elapsed().as_secs_f64());
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&JsonOut {
+            settings: &s,
+            runs: &runs,
+            summary: &summary,
+        })?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+        println!("JSON written to {}", path.display());
+    }
+    if args.keep {
+        println!("server logs and databases kept in {}", workdir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&workdir);
+    }
+    drop(sink);
+    rt.shutdown_background();
+    Ok(())
+}
+
+fn progress(r: &Run, started: Instant) -> String {
+    let mut line = format!(
+        "[{:>4.0}s] round {} telemetry {:<3}",
+        started.elapsed().as_secs_f64(),
+        r.round + 1,
+        if r.telemetry { "on" } else { "off" }
+    );
+    for e in &r.endpoints {
+        line.push_str(&format!(
+            " | {}: {:.2} us/req {:.0} req/s p50 {:.0} p99 {:.0} us",
+            e.endpoint,
+            e.saturation.cpu_us_per_request,
+            e.saturation.requests_per_second,
+            e.fixed_rate.p50_us,
+            e.fixed_rate.p99_us
+        ));
+    }
+    line.push_str(&format!(
+        " | sent {} spans {} logs {}{}",
+        r.requests_sent,
+        r.received.spans,
+        r.received.log_records,
+        if r.killed {
+            " (server KILLED after SIGTERM timeout)"
+        } else {
+            ""
+        }
+    ));
+    line
+}

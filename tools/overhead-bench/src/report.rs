@@ -1,0 +1,371 @@
+//! Pairs the on and off runs of each round and turns them into the tables and the JSON.
+//! Deltas are taken within a round (on minus off of the same round) so slow drift of the
+//! machine cancels out; the spread shows how much a single round can be trusted.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::endpoint::Endpoint;
+use crate::run::{EndpointRun, Run};
+use crate::stats::{spread, Spread};
+
+/// The goal: telemetry adds at most this much server CPU per request.
+pub const GOAL_US: f64 = 5.0;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Metric {
+    pub off: Option<Spread>,
+    pub on: Option<Spread>,
+    /// Per-round on - off.
+    pub delta: Option<Spread>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EndpointSummary {
+    pub endpoint: Endpoint,
+    pub rounds: usize,
+    pub cpu_us_per_request: Metric,
+    pub requests_per_second: Metric,
+    pub server_core_share: Metric,
+    pub foreign_load_on_server_core: Metric,
+    pub bench_cpu_share: Metric,
+    pub p50_us: Metric,
+    pub p99_us: Metric,
+    pub fixed_rate_cpu_us_per_request: Metric,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordRow {
+    pub round: usize,
+    pub requests_sent: u64,
+    pub spans: u64,
+    pub log_records: u64,
+    pub metric_data_points: u64,
+    pub dropped_spans: u64,
+    pub dropped_log_records: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub endpoints: Vec<EndpointSummary>,
+    /// Telemetry-on runs: requests sent versus records received.
+    pub records: Vec<RecordRow>,
+    /// Records received during telemetry-off runs; anything but 0 means
+    /// OTEL_SDK_DISABLED was not honoured.
+    pub records_while_off: u64,
+    pub errors: u64,
+}
+
+fn endpoint_of(run: &Run, ep: Endpoint) -> Option<&EndpointRun> {
+    run.endpoints.iter().find(|e| e.endpoint == ep)
+}
+
+fn metric(runs: &[Run], ep: Endpoint, value: impl Fn(&EndpointRun) -> f64) -> Metric {
+    let side = |on: bool| -> Vec<f64> {
+        runs.iter()
+            .filter(|r| r.telemetry == on)
+            .filter_map(|r| endpoint_of(r, ep).map(&value))
+            .collect()
+    };
+    let mut rounds: Vec<usize> = runs.iter().map(|r| r.round).collect();
+    rounds.sort_unstable();
+    rounds.dedup();
+    let deltas: Vec<f64> = rounds
+        .iter()
+        .filter_map(|&round| {
+            let pick = |on: bool| {
+                runs.iter()
+                    .find(|r| r.round == round && r.telemetry == on)
+                    .and_then(|r| endpoint_of(r, ep))
+                    .map(&value)
+            };
+            Some(pick(true)? - pick(false)?)
+        })
+        .collect();
+    Metric {
+        off: spread(&side(false)),
+        on: spread(&side(true)),
+        delta: spread(&deltas),
+    }
+}
+
+pub fn summarize(runs: &[Run], endpoints: &[Endpoint]) -> Summary {
+    let rounds = runs.iter().map(|r| r.round + 1).max().unwrap_or(0);
+    let endpoints = endpoints
+        .iter()
+        .map(|&ep| EndpointSummary {
+            endpoint: ep,
+            rounds,
+            cpu_us_per_request: metric(runs, ep, |e| e.saturation.cpu_us_per_request),
+            requests_per_second: metric(runs, ep, |e| e.saturation.requests_per_second),
+            server_core_share: metric(runs, ep, |e| 100.0 * e.saturation.server_core_share),
+            foreign_load_on_server_core: metric(runs, ep, |e| {
+                100.0 * e.saturation.foreign_load_on_server_core
+            }),
+            bench_cpu_share: metric(runs, ep, |e| 100.0 * e.saturation.bench_cpu_share),
+            p50_us: metric(runs, ep, |e| e.fixed_rate.p50_us),
+            p99_us: metric(runs, ep, |e| e.fixed_rate.p99_us),
+            fixed_rate_cpu_us_per_request: metric(runs, ep, |e| {
+                e.fixed_rate.server_cpu_us_per_request
+            }),
+        })
+        .collect();
+    let records = runs
+        .iter()
+        .filter(|r| r.telemetry)
+        .map(|r| RecordRow {
+            round: r.round,
+            requests_sent: r.requests_sent,
+            spans: r.received.spans,
+            log_records: r.received.log_records,
+            metric_data_points: r.received.metric_data_points,
+            dropped_spans: r.requests_sent.saturating_sub(r.received.spans),
+            dropped_log_records: r.requests_sent.saturating_sub(r.received.log_records),
+        })
+        .collect();
+    let records_while_off = runs
+        .iter()
+        .filter(|r| !r.telemetry)
+        .map(|r| r.received.spans + r.received.log_records + r.received.metric_data_points)
+        .sum();
+    Summary {
+        endpoints,
+        records,
+        records_while_off,
+        errors: runs.iter().map(|r| r.errors).sum(),
+    }
+}
+
+fn med(s: &Option<Spread>) -> String {
+    s.map_or("-".into(), |s| fmt_num(s.median))
+}
+
+fn fmt_num(v: f64) -> String {
+    if v.abs() >= 1000.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn signed(v: f64) -> String {
+    let s = fmt_num(v);
+    if v >= 0.0 {
+        format!("+{s}")
+    } else {
+        s
+    }
+}
+
+fn row(out: &mut String, label: &str, m: &Metric) {
+    let (delta, range) = match m.delta {
+        Some(d) => (
+            signed(d.median),
+            format!(
+                "{} / {} / {}",
+                signed(d.min),
+                signed(d.median),
+                signed(d.max)
+            ),
+        ),
+        None => ("-".into(), "-".into()),
+    };
+    let _ = writeln!(
+        out,
+        "  {label:<26} {:>10} {:>10} {:>10}   {range}",
+        med(&m.off),
+        med(&m.on),
+        delta
+    );
+}
+
+pub fn render(summary: &Summary, rate: f64) -> String {
+    let mut out = String::new();
+    for e in &summary.endpoints {
+        let _ = writeln!(
+            out,
+            "\n== {}  ({} rounds; off/on = median over rounds; delta = on - off within a round)",
+            e.endpoint, e.rounds
+        );
+        let _ = writeln!(
+            out,
+            "  {:<26} {:>10} {:>10} {:>10}   delta min / median / max",
+            "", "off", "on", "delta"
+        );
+        row(&mut out, "server CPU us/request", &e.cpu_us_per_request);
+        row(
+            &mut out,
+            "throughput req/s (1 core)",
+            &e.requests_per_second,
+        );
+        row(&mut out, "server core busy %", &e.server_core_share);
+        row(
+            &mut out,
+            "other load on server core %",
+            &e.foreign_load_on_server_core,
+        );
+        row(&mut out, "bench process CPU %", &e.bench_cpu_share);
+        row(&mut out, &format!("latency p50 us @{rate:.0}/s"), &e.p50_us);
+        row(&mut out, &format!("latency p99 us @{rate:.0}/s"), &e.p99_us);
+        row(
+            &mut out,
+            &format!("server CPU us/request @{rate:.0}/s"),
+            &e.fixed_rate_cpu_us_per_request,
+        );
+        if let Some(d) = e.cpu_us_per_request.delta {
+            let verdict = if d.median <= GOAL_US {
+                "meets"
+            } else {
+                "ABOVE"
+            };
+            let _ = writeln!(
+                out,
+                "  goal <= {GOAL_US} us/request: median delta {} -> {verdict}",
+                signed(d.median)
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n== telemetry records (on runs): requests sent vs received by the OTLP sink"
+    );
+    let _ = writeln!(
+        out,
+        "  {:>5} {:>10} {:>10} {:>10} {:>10} {:>13} {:>12}",
+        "round", "sent", "spans", "logs", "points", "dropped spans", "dropped logs"
+    );
+    for r in &summary.records {
+        let _ = writeln!(
+            out,
+            "  {:>5} {:>10} {:>10} {:>10} {:>10} {:>13} {:>12}",
+            r.round + 1,
+            r.requests_sent,
+            r.spans,
+            r.log_records,
+            r.metric_data_points,
+            r.dropped_spans,
+            r.dropped_log_records
+        );
+    }
+    let _ = writeln!(out, "  (dropped = sent - received when positive; POST adds DB child spans, so spans can exceed sent)");
+    let dropped: u64 = summary
+        .records
+        .iter()
+        .map(|r| r.dropped_spans + r.dropped_log_records)
+        .sum();
+    if dropped > 0 {
+        let _ = writeln!(
+            out,
+            "  WARNING: records were dropped: the 'on' CPU figures leave out the cost of exporting them"
+        );
+    }
+    let noisy = summary.endpoints.iter().any(|e| {
+        e.foreign_load_on_server_core
+            .on
+            .into_iter()
+            .chain(e.foreign_load_on_server_core.off)
+            .any(|s| s.max > 5.0)
+    });
+    if noisy {
+        let _ = writeln!(
+            out,
+            "  WARNING: other processes used more than 5 % of the server core: the machine was not quiet"
+        );
+    }
+    if summary.records_while_off > 0 {
+        let _ = writeln!(
+            out,
+            "  WARNING: {} records arrived while OTEL_SDK_DISABLED=true",
+            summary.records_while_off
+        );
+    }
+    if summary.errors > 0 {
+        let _ = writeln!(
+            out,
+            "  WARNING: {} non-2xx responses or transport errors (see --json)",
+            summary.errors
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::closed::Saturation;
+    use crate::load::open::FixedRate;
+    use crate::run::Received;
+
+    fn run(round: usize, telemetry: bool, cpu: f64) -> Run {
+        Run {
+            round,
+            telemetry,
+            endpoints: vec![EndpointRun {
+                endpoint: Endpoint::Health,
+                saturation: Saturation {
+                    requests: 1,
+                    cpu_seconds: 0.0,
+                    wall_seconds: 1.0,
+                    cpu_us_per_request: cpu,
+                    requests_per_second: 1e6 / cpu,
+                    total_responses: 1,
+                    errors: 0,
+                    server_core_share: 1.0,
+                    foreign_load_on_server_core: 0.0,
+                    bench_cpu_share: 0.5,
+                },
+                fixed_rate: FixedRate {
+                    rate: 2000.0,
+                    scheduled: 1,
+                    responses: 1,
+                    errors: 0,
+                    not_sent: 0,
+                    p50_us: cpu * 2.0,
+                    p90_us: 0.0,
+                    p99_us: cpu * 10.0,
+                    p999_us: 0.0,
+                    max_us: 0.0,
+                    send_lag_p99_us: 0.0,
+                    started_behind_schedule: 0,
+                    server_cpu_us_per_request: cpu,
+                },
+            }],
+            requests_sent: 100,
+            errors: 0,
+            received: Received {
+                spans: if telemetry { 90 } else { 0 },
+                log_records: if telemetry { 120 } else { 0 },
+                ..Default::default()
+            },
+            exit_status: "exit status: 0".into(),
+            killed: false,
+            shutdown_seconds: 0.1,
+        }
+    }
+
+    #[test]
+    fn deltas_are_paired_within_rounds() {
+        // Round 0: 20 -> 26 (+6); round 1: off first, 22 -> 25 (+3); round 2: 18 -> 27 (+9).
+        let runs = vec![
+            run(0, true, 26.0),
+            run(0, false, 20.0),
+            run(1, false, 22.0),
+            run(1, true, 25.0),
+            run(2, true, 27.0),
+            run(2, false, 18.0),
+        ];
+        let s = summarize(&runs, &[Endpoint::Health]);
+        let cpu = &s.endpoints[0].cpu_us_per_request;
+        assert_eq!(cpu.delta, spread(&[6.0, 3.0, 9.0]));
+        assert_eq!(cpu.off.map(|x| x.median), Some(20.0));
+        assert_eq!(cpu.on.map(|x| x.median), Some(26.0));
+        assert_eq!(s.records.len(), 3);
+        assert_eq!(s.records[0].dropped_spans, 10);
+        assert_eq!(s.records[0].dropped_log_records, 0);
+        assert_eq!(s.records_while_off, 0);
+        let text = render(&s, 2000.0);
+        assert!(text.contains("server CPU us/request"));
+        assert!(text.contains("ABOVE"));
+    }
+}

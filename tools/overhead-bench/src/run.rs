@@ -1,0 +1,183 @@
+//! One run: start the server in one mode, load every endpoint, stop it, and count what
+//! the receiver got while it lived.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use otlp_sink::{Counts, Sink};
+use serde::Serialize;
+
+use crate::args::{secs, Settings};
+use crate::endpoint::{self, Endpoint, RequestBuilder};
+use crate::http1::Conn;
+use crate::load::closed::{self, Saturation};
+use crate::load::open::{self, FixedRate};
+use crate::procstat;
+use crate::server::{self, Server};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EndpointRun {
+    pub endpoint: Endpoint,
+    pub saturation: Saturation,
+    pub fixed_rate: FixedRate,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Received {
+    pub spans: u64,
+    pub log_records: u64,
+    pub metric_data_points: u64,
+    pub export_requests: u64,
+}
+
+impl From<Counts> for Received {
+    fn from(c: Counts) -> Self {
+        Received {
+            spans: c.spans,
+            log_records: c.log_records,
+            metric_data_points: c.metric_data_points,
+            export_requests: c.trace_requests + c.log_requests + c.metric_requests,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Run {
+    pub round: usize,
+    pub telemetry: bool,
+    pub endpoints: Vec<EndpointRun>,
+    /// Every request the server answered during the run (readiness probes, set-up,
+    /// warm-up and both load phases): each should yield at least one span and one log.
+    pub requests_sent: u64,
+    pub errors: u64,
+    pub received: Received,
+    pub exit_status: String,
+    pub killed: bool,
+    pub shutdown_seconds: f64,
+}
+
+pub fn run_once(
+    s: &Settings,
+    sink: &Sink,
+    round: usize,
+    telemetry: bool,
+    dir: &Path,
+) -> anyhow::Result<Run> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let before = sink.counts();
+    let endpoint = match s.protocol.as_str() {
+        "grpc" => sink.grpc_endpoint(),
+        _ => sink
+            .http_endpoint()
+            .context("the receiver was started without OTLP/HTTP")?,
+    };
+    let mut server = Server::start(&server::Config {
+        binary: &s.binary,
+        cpu: s.server_cpu,
+        dir,
+        otlp_endpoint: &endpoint,
+        otlp_protocol: &s.protocol,
+        telemetry,
+        extra_env: &s.extra_env,
+    })?;
+    let mut sent = server.wait_ready(Duration::from_secs(30))?;
+    let host = server.addr.to_string();
+    let mut results = Vec::new();
+    let mut errors = 0;
+    for &ep in &s.endpoints {
+        let id = match ep {
+            Endpoint::GetProject => {
+                sent += 1;
+                Some(create_project(server.addr, &host)?)
+            }
+            _ => None,
+        };
+        let builder = RequestBuilder::new(ep, &host, id.as_deref());
+        let sat = closed::run(
+            server.addr,
+            &builder,
+            server.pid(),
+            s.server_cpu,
+            s.connections,
+            secs(s.warmup_s),
+            secs(s.duration_s),
+        )
+        .with_context(|| format!("{ep} saturation; server log:\n{}", server.log_tail()))?;
+        let cpu_before = procstat::threads_cpu_ns(server.pid())?;
+        let mut fixed = open::run(
+            server.addr,
+            &builder,
+            s.rate,
+            secs(s.open_duration_s),
+            s.open_connections,
+        )
+        .with_context(|| format!("{ep} fixed rate"))?;
+        let cpu_ns = procstat::threads_cpu_ns(server.pid())?.saturating_sub(cpu_before);
+        fixed.server_cpu_us_per_request = cpu_ns as f64 / 1e3 / fixed.responses.max(1) as f64;
+        sent += sat.total_responses + fixed.responses;
+        errors += sat.errors + fixed.errors;
+        results.push(EndpointRun {
+            endpoint: ep,
+            saturation: sat,
+            fixed_rate: fixed,
+        });
+    }
+    let exit = server.stop(Duration::from_secs(30))?;
+    // The exporter waits for our reply before the server can exit, so counts are final by
+    // now; the pause only covers a reply racing the counter update on another thread.
+    std::thread::sleep(Duration::from_millis(100));
+    let received = sink.counts().since(&before).into();
+    Ok(Run {
+        round,
+        telemetry,
+        endpoints: results,
+        requests_sent: sent,
+        errors,
+        received,
+        exit_status: exit.status,
+        killed: exit.killed,
+        shutdown_seconds: exit.shutdown_seconds,
+    })
+}
+
+/// GET /projects/{id} needs an existing project: create one and read its id.
+fn create_project(addr: SocketAddr, host: &str) -> anyhow::Result<String> {
+    let mut req = Vec::new();
+    endpoint::create_project(host, 0, &mut req);
+    let resp = Conn::connect(addr)?.request(&req)?;
+    anyhow::ensure!(
+        resp.status == 201,
+        "POST /projects answered {}",
+        resp.status
+    );
+    let v: serde_json::Value = serde_json::from_slice(&resp.body).context("project JSON")?;
+    project_id(&v).context("no id in the created project")
+}
+
+fn project_id(v: &serde_json::Value) -> Option<String> {
+    match &v["id"] {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_may_be_strings_or_numbers() {
+        assert_eq!(
+            project_id(&serde_json::json!({"id": "0193-ab"})).as_deref(),
+            Some("0193-ab")
+        );
+        assert_eq!(
+            project_id(&serde_json::json!({"id": 7})).as_deref(),
+            Some("7")
+        );
+        assert_eq!(project_id(&serde_json::json!({"name": "x"})), None);
+    }
+}
