@@ -6,6 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 failed=()
+passed=0
 step() {
     local name=$1
     shift
@@ -13,6 +14,7 @@ step() {
     echo "==> $name"
     if "$@"; then
         echo "==> $name: ok ($((SECONDS - start)) s)"
+        passed=$((passed + 1))
     else
         echo "==> $name: FAILED ($((SECONDS - start)) s)"
         failed+=("$name")
@@ -29,8 +31,8 @@ else
     failed+=("collector")
 fi
 
+echo "suites: $passed passed, ${#failed[@]} failed"
 if ((${#failed[@]})); then
     echo "FAILED suites: ${failed[*]}"
     exit 1
 fi
-echo "all suites passed"
