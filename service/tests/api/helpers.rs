@@ -81,6 +81,16 @@ impl TestApp {
             .expect("request")
     }
 
+    /// GET with a chosen `x-request-id`, to find the request's telemetry.
+    pub async fn get_with_id(&self, path: &str, request_id: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .header("x-request-id", request_id)
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {
         self.client
             .post(self.url(path))

@@ -72,6 +72,20 @@ fn latest_metrics(sink: &Sink) -> Vec<Metric> {
         .unwrap_or_default()
 }
 
+/// Polls `done` every 50 ms until it holds or `timeout` passes.
+pub async fn eventually(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if done() {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -102,17 +116,23 @@ async fn spans_logs_and_response_headers_agree_on_trace_and_request_ids() {
     let project: Value = response.json().await.unwrap();
     let project_id = project["id"].as_i64().unwrap();
     let get = app
-        .client
-        .get(app.url(&format!("/projects/{project_id}")))
-        .header("x-request-id", "contract-get")
-        .send()
-        .await
-        .unwrap();
+        .get_with_id(&format!("/projects/{project_id}"), "contract-get")
+        .await;
     assert_eq!(get.status(), 200);
 
+    // Two server spans, two database spans; "project created" and two access
+    // records (startup logs come on top, so count by request id).
+    let with_id = |sink: &Sink, id: &str| {
+        logs(sink)
+            .iter()
+            .filter(|l| str_attr(&l.attributes, "request_id").as_deref() == Some(id))
+            .count()
+    };
     assert!(
-        sink.wait_for(|c| c.spans >= 4 && c.log_records >= 3, WAIT)
-            .await,
+        eventually(WAIT, || sink.counts().spans >= 4
+            && with_id(&sink, "contract-create") >= 2
+            && with_id(&sink, "contract-get") >= 1)
+        .await,
         "telemetry did not arrive: {:?}",
         sink.counts()
     );
@@ -266,18 +286,22 @@ async fn server_errors_carry_error_type_and_exception_fields() {
         .await
         .unwrap();
     assert_eq!(set.status(), 200);
-    let failed = app
-        .client
-        .get(app.url("/projects"))
-        .header("x-request-id", "drill-1")
-        .send()
-        .await
-        .unwrap();
+    let failed = app.get_with_id("/projects", "drill-1").await;
     assert_eq!(failed.status(), 500);
+    let of_drill = |sink: &Sink| -> Vec<LogRecord> {
+        logs(sink)
+            .into_iter()
+            .filter(|l| str_attr(&l.attributes, "request_id").as_deref() == Some("drill-1"))
+            .collect()
+    };
+    // The fault record, the error record and the access record may come in
+    // different export batches: wait for all three.
     assert!(
-        sink.wait_for(|c| c.spans >= 2 && c.log_records >= 3, WAIT)
-            .await
+        eventually(WAIT, || of_drill(&sink).len() >= 3).await,
+        "records of the failed request: {:?}",
+        of_drill(&sink)
     );
+    assert!(sink.wait_for(|c| c.spans >= 2, WAIT).await);
 
     let span = spans(&sink)
         .into_iter()
@@ -293,10 +317,7 @@ async fn server_errors_carry_error_type_and_exception_fields() {
         "STATUS_CODE_ERROR"
     );
 
-    let records: Vec<LogRecord> = logs(&sink)
-        .into_iter()
-        .filter(|l| str_attr(&l.attributes, "request_id").as_deref() == Some("drill-1"))
-        .collect();
+    let records = of_drill(&sink);
     let exception = records
         .iter()
         .find(|l| str_attr(&l.attributes, "exception.type").is_some())
@@ -458,13 +479,7 @@ async fn http_protobuf_export_works_too() {
         ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
     ])
     .await;
-    let response = app
-        .client
-        .get(app.url("/health"))
-        .header("x-request-id", "over-http")
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_with_id("/health", "over-http").await;
     assert_eq!(response.status(), 200);
     assert!(
         sink.wait_for(

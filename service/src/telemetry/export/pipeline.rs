@@ -309,37 +309,29 @@ impl Worker {
 
             let now = Instant::now();
             let spans = &self.shared.spans;
-            if !spans.is_empty()
-                && (force || now >= next_spans || spans.len() >= spans.batch_size())
-            {
-                spans.drain_into(&mut span_buf);
-                for chunk in span_buf.chunks(spans.batch_size()) {
-                    let mut body = Vec::new();
-                    self.traces.encode(chunk, &mut body);
-                    self.outboxes[0].send(
-                        &self.transport,
-                        body.into(),
-                        chunk.len() as u64,
-                        &health.traces,
-                    );
-                }
-                span_buf.clear();
+            let due = force || now >= next_spans || spans.len() >= spans.batch_size();
+            if export_due(
+                spans,
+                &mut span_buf,
+                due,
+                |chunk, body| self.traces.encode(chunk, body),
+                &mut self.outboxes[0],
+                &self.transport,
+                &health.traces,
+            ) {
                 next_spans = Instant::now() + self.span_delay;
             }
             let logs = &self.shared.logs;
-            if !logs.is_empty() && (force || now >= next_logs || logs.len() >= logs.batch_size()) {
-                logs.drain_into(&mut log_buf);
-                for chunk in log_buf.chunks(logs.batch_size()) {
-                    let mut body = Vec::new();
-                    self.logs.encode(chunk, &mut body);
-                    self.outboxes[1].send(
-                        &self.transport,
-                        body.into(),
-                        chunk.len() as u64,
-                        &health.logs,
-                    );
-                }
-                log_buf.clear();
+            let due = force || now >= next_logs || logs.len() >= logs.batch_size();
+            if export_due(
+                logs,
+                &mut log_buf,
+                due,
+                |chunk, body| self.logs.encode(chunk, body),
+                &mut self.outboxes[1],
+                &self.transport,
+                &health.logs,
+            ) {
                 next_logs = Instant::now() + self.log_delay;
             }
             let metric_payloads: Vec<_> = self.shared.metrics.lock().drain(..).collect();
@@ -365,6 +357,31 @@ impl Worker {
             std::thread::park_timeout(wake_at.saturating_duration_since(Instant::now()));
         }
     }
+}
+
+/// When `due` and records are queued: drains the queue and sends it in
+/// batches. Returns whether it ran (so the caller restarts its timer).
+fn export_due<T>(
+    queue: &RecordQueue<T>,
+    buf: &mut Vec<T>,
+    due: bool,
+    mut encode: impl FnMut(&[T], &mut Vec<u8>),
+    outbox: &mut Outbox,
+    transport: &Transport,
+    stats: &SignalStats,
+) -> bool {
+    if !due || queue.is_empty() {
+        return false;
+    }
+    queue.drain_into(buf);
+    for chunk in buf.chunks(queue.batch_size()) {
+        let mut body = Vec::new();
+        encode(chunk, &mut body);
+        outbox.send(transport, body.into(), chunk.len() as u64, stats);
+    }
+    // Cleared, not dropped: the capacity goes back to the queue next time.
+    buf.clear();
+    true
 }
 
 fn stats_of(health: &TelemetryHealth, signal: Signal) -> &SignalStats {
