@@ -7,13 +7,8 @@
 //! cargo run --release -p alertingscout --example telemetry_cost -- on|off [requests] [health|post]
 //! (with `on`, point OTEL_EXPORTER_OTLP_ENDPOINT at a receiver, e.g. target/release/otlp-sink)
 
-use std::sync::Arc;
-
 use alertingscout::configuration::Settings;
-use alertingscout::faults::Faults;
-use alertingscout::routes::AppState;
-use alertingscout::startup::router;
-use alertingscout::store::{Database, SqliteStore};
+use alertingscout::startup::app;
 use alertingscout::telemetry::config::OtelConfig;
 use alertingscout::telemetry::Telemetry;
 use axum::body::Body;
@@ -42,14 +37,7 @@ fn main() -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("telemetry-cost-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let settings = Settings::for_tests(dir.join("db.sqlite"));
-    let state = AppState {
-        db: Database::new(Arc::new(SqliteStore::open(&settings.database)?)),
-        telemetry: telemetry.handle(),
-        faults: Arc::new(Faults::default()),
-        admin_token: None,
-        max_body_bytes: settings.max_body_bytes,
-    };
-    let app = router(state, &settings);
+    let app = app(&settings, telemetry.handle())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -119,11 +119,6 @@ mod tests {
         assert_eq!(parse_switch("off"), Ok(false));
         assert!(parse_switch("maybe").is_err());
     }
-}
-
-#[cfg(test)]
-mod cli_tests {
-    use super::*;
 
     #[test]
     fn switches_take_on_and_off_values_with_defaults() {

@@ -103,14 +103,16 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
+        // The code doubles as `exception.type` and `error.type` of a 5xx.
+        let kind = self.code();
         if status.is_server_error() {
             // The one place server faults are logged, with the exception.*
             // fields of the semantic conventions (the ECS mapping reads them).
             // Capturing a stack costs tens of µs: only on 5xx.
             let stack = std::backtrace::Backtrace::force_capture();
-            let (kind, message) = match &self {
-                ApiError::Internal(err) => ("internal_error", format!("{err:#}")),
-                other => ("injected_fault", other.to_string()),
+            let message = match &self {
+                ApiError::Internal(err) => format!("{err:#}"),
+                other => other.to_string(),
             };
             tracing::error!(
                 exception.type = kind,
@@ -119,17 +121,13 @@ impl IntoResponse for ApiError {
                 "request failed with a server error"
             );
         }
-        let mut body = json!({ "code": self.code(), "message": self.to_string() });
+        let mut body = json!({ "code": kind, "message": self.to_string() });
         if let Some(field) = self.field() {
             body["field"] = json!(field);
         }
         let mut response = (status, Json(json!({ "error": body }))).into_response();
         if status.is_server_error() {
-            let error_type = match self {
-                ApiError::InjectedFault => "injected_fault",
-                _ => "internal_error",
-            };
-            response.extensions_mut().insert(ErrorType(error_type));
+            response.extensions_mut().insert(ErrorType(kind));
         }
         response
     }

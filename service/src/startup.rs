@@ -5,8 +5,8 @@
 //! 2. telemetry    – server span, HTTP metrics, access log, traceparent echo;
 //! 3. header limit – 431 with a JSON body, still traced and counted;
 //! 4. body limit   – enforced by the JSON extractor (413);
-//! 5. faults       – drill faults for the matched route, innermost so they
-//!    look like handler behaviour to everything above.
+//! 5. faults       – drill faults, on the API routes only, innermost so
+//!    they look like handler behaviour to everything above.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -50,10 +50,9 @@ async fn fallback(method: axum::http::Method, uri: axum::http::Uri) -> ApiError 
 }
 
 pub fn router(state: AppState, settings: &Settings) -> Router {
-    let mut router = Router::new()
-        .route("/health", get(health::live))
-        .route("/ready", get(health::ready))
-        .route("/health/telemetry", get(health::telemetry))
+    // The API: the only routes fault drills apply to (route_layer: matched
+    // routes only, so MatchedPath is always there).
+    let api = Router::new()
         .route("/projects", get(projects::list).post(projects::create))
         .route(
             "/projects/{id}",
@@ -67,6 +66,14 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
             "/todos/{id}",
             get(todos::get).patch(todos::update).delete(todos::delete),
         )
+        .route_layer(from_fn_with_state(
+            Arc::clone(&state.faults),
+            faults::inject,
+        ));
+    let mut operations = Router::new()
+        .route("/health", get(health::live))
+        .route("/ready", get(health::ready))
+        .route("/health/telemetry", get(health::telemetry))
         .route(
             "/admin/faults",
             get(admin::list_faults)
@@ -74,19 +81,28 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
                 .delete(admin::clear_faults),
         );
     if settings.prometheus_metrics {
-        router = router.route("/metrics", get(health::prometheus));
+        operations = operations.route("/metrics", get(health::prometheus));
     }
-    router
+    api.merge(operations)
         .fallback(fallback)
-        .layer(from_fn_with_state(
-            Arc::clone(&state.faults),
-            faults::inject,
-        ))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(from_fn_with_state(settings.max_header_bytes, header_limit))
         .layer(from_fn_with_state(state.telemetry.clone(), observe))
         .layer(from_fn(request_id_layer))
         .with_state(state)
+}
+
+/// The whole application without a listener: the store opened (schema
+/// created), the state assembled, the router built.
+pub fn app(settings: &Settings, telemetry: TelemetryHandle) -> anyhow::Result<Router> {
+    let state = AppState {
+        db: Database::new(Arc::new(SqliteStore::open(&settings.database)?)),
+        telemetry,
+        faults: Arc::new(Faults::default()),
+        admin_token: settings.admin_token.as_deref().map(Arc::from),
+        max_body_bytes: settings.max_body_bytes,
+    };
+    Ok(router(state, settings))
 }
 
 pub struct Application {
@@ -97,18 +113,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: &Settings, telemetry: TelemetryHandle) -> anyhow::Result<Self> {
-        let store = SqliteStore::open(&settings.database)?;
-        let state = AppState {
-            db: Database::new(Arc::new(store)),
-            telemetry,
-            faults: Arc::new(Faults::default()),
-            admin_token: settings.admin_token.as_deref().map(Arc::from),
-            max_body_bytes: settings.max_body_bytes,
-        };
+        let router = app(settings, telemetry)?;
         let listener = TcpListener::bind(settings.listen).await?;
         Ok(Application {
             listener,
-            router: router(state, settings),
+            router,
             grace: Duration::from_secs(settings.shutdown_grace_seconds),
         })
     }

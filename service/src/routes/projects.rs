@@ -23,7 +23,7 @@ pub async fn create(
     let project = NewProject::parse(body)?;
     let created = state
         .db
-        .call("INSERT", "projects", move |s| {
+        .call(crate::db_op!("INSERT", "projects"), move |s| {
             s.create_project(&project, user.as_deref())
         })
         .await?;
@@ -35,7 +35,7 @@ pub async fn create(
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<Project>>, ApiError> {
     let projects = state
         .db
-        .call("SELECT", "projects", |s| s.list_projects())
+        .call(crate::db_op!("SELECT", "projects"), |s| s.list_projects())
         .await?;
     Ok(Json(projects))
 }
@@ -48,7 +48,9 @@ pub async fn get(
     record_project(id.0);
     let found = state
         .db
-        .call("SELECT", "projects", move |s| s.get_project(id))
+        .call(crate::db_op!("SELECT", "projects"), move |s| {
+            s.get_project(id)
+        })
         .await?;
     found.map(Json).ok_or_else(|| not_found(id))
 }
@@ -61,7 +63,9 @@ pub async fn delete(
     record_project(id.0);
     let deleted = state
         .db
-        .call("DELETE", "projects", move |s| s.delete_project(id))
+        .call(crate::db_op!("DELETE", "projects"), move |s| {
+            s.delete_project(id)
+        })
         .await?;
     if deleted {
         tracing::info!(project.id = id.0, "project deleted");

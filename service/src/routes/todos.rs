@@ -27,7 +27,7 @@ pub async fn create(
     let todo = NewTodo::parse(body)?;
     let created = state
         .db
-        .call("INSERT", "todos", move |s| {
+        .call(crate::db_op!("INSERT", "todos"), move |s| {
             s.create_todo(project, &todo, user.as_deref())
         })
         .await?
@@ -45,7 +45,9 @@ pub async fn list(
     record_project(project.0);
     state
         .db
-        .call("SELECT", "todos", move |s| s.list_todos(project))
+        .call(crate::db_op!("SELECT", "todos"), move |s| {
+            s.list_todos(project)
+        })
         .await?
         .map(Json)
         .ok_or_else(|| project_not_found(project))
@@ -59,7 +61,7 @@ pub async fn get(
     record_todo(id.0);
     let todo = state
         .db
-        .call("SELECT", "todos", move |s| s.get_todo(id))
+        .call(crate::db_op!("SELECT", "todos"), move |s| s.get_todo(id))
         .await?
         .ok_or_else(|| not_found(id))?;
     record_project(todo.project_id);
@@ -76,7 +78,9 @@ pub async fn update(
     let patch = TodoPatch::parse(body)?;
     let todo = state
         .db
-        .call("UPDATE", "todos", move |s| s.update_todo(id, &patch))
+        .call(crate::db_op!("UPDATE", "todos"), move |s| {
+            s.update_todo(id, &patch)
+        })
         .await?
         .ok_or_else(|| not_found(id))?;
     record_project(todo.project_id);
@@ -91,7 +95,7 @@ pub async fn delete(
     record_todo(id.0);
     if state
         .db
-        .call("DELETE", "todos", move |s| s.delete_todo(id))
+        .call(crate::db_op!("DELETE", "todos"), move |s| s.delete_todo(id))
         .await?
     {
         Ok(StatusCode::NO_CONTENT)

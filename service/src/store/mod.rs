@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::domain::{Id, NewProject, NewTodo, Project, Todo, TodoPatch};
 use crate::error::ApiError;
-use crate::telemetry::db_span::DbSpan;
+use crate::telemetry::db_span::{DbOp, DbSpan};
 
 pub use sqlite::SqliteStore;
 
@@ -55,17 +55,12 @@ impl Database {
 
     /// Runs one store call off the async workers, traced as a client span
     /// named after the operation and table.
-    pub async fn call<T, F>(
-        &self,
-        operation: &'static str,
-        collection: &'static str,
-        f: F,
-    ) -> Result<T, ApiError>
+    pub async fn call<T, F>(&self, op: DbOp, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&dyn Store) -> StoreResult<T> + Send + 'static,
     {
-        let span = DbSpan::start(self.store.system(), operation, collection);
+        let span = DbSpan::start(self.store.system(), op);
         let store = Arc::clone(&self.store);
         let result = match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
             Ok(result) => result,

@@ -3,6 +3,7 @@
 //! request facts in the OTel context (for log stamping), one access log
 //! record, and the `traceparent` response header.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{Request, State};
@@ -85,16 +86,13 @@ pub async fn observe(
     let method_i = method_index(request.method());
     let method = METHODS[method_i];
     let route = route_of(&request);
-    let path = request.uri().path().to_owned();
+    // One allocation, shared by the span attribute and the access log.
+    let path: Arc<str> = Arc::from(request.uri().path());
     let request_id = request
         .extensions()
         .get::<RequestId>()
         .cloned()
         .unwrap_or_else(RequestId::generate);
-    let user_id = request
-        .headers()
-        .get(USER_ID_HEADER)
-        .and_then(|v| parse_user_id(v.as_bytes()));
 
     let Some(otel) = telemetry.otel() else {
         // Telemetry off: the access log still goes to stdout when enabled.
@@ -111,6 +109,10 @@ pub async fn observe(
         return response;
     };
 
+    let user_id = request
+        .headers()
+        .get(USER_ID_HEADER)
+        .and_then(|v| parse_user_id(v.as_bytes()));
     let parent = extract_parent(request.headers());
     let name = route.span_name(method_i);
     let mut attributes = Vec::with_capacity(10);
@@ -125,7 +127,7 @@ pub async fn observe(
         HTTP_ROUTE,
         Value::String(route.template.clone()),
     ));
-    attributes.push(KeyValue::new("url.path", path.clone()));
+    attributes.push(KeyValue::new("url.path", Value::from(Arc::clone(&path))));
     attributes.push(KeyValue::new(URL_SCHEME, "http"));
     attributes.push(KeyValue::new(
         "request_id",

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use opentelemetry::Context;
 
-use super::request_id::RequestId;
+use super::request_id::{header_token, RequestId};
 
 pub const USER_ID_HEADER: &str = "x-user-id";
 
@@ -41,8 +41,7 @@ impl RequestFacts {
 
 /// A caller id as the `x-user-id` header gives it: 1-128 visible ASCII characters.
 pub fn parse_user_id(raw: &[u8]) -> Option<Arc<str>> {
-    let valid = !raw.is_empty() && raw.len() <= 128 && raw.iter().all(|b| b.is_ascii_graphic());
-    valid.then(|| Arc::from(std::str::from_utf8(raw).unwrap_or_default()))
+    header_token(raw, 128, |b| b.is_ascii_graphic())
 }
 
 /// Notes the project the current request works on.

@@ -19,13 +19,10 @@ pub struct RequestId(Arc<str>);
 impl RequestId {
     /// Accepts a client-supplied id if it is well formed.
     pub fn parse(raw: &[u8]) -> Option<RequestId> {
-        let valid = !raw.is_empty()
-            && raw.len() <= MAX_LEN
-            && raw
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        // Safe: only ASCII passed the check.
-        valid.then(|| RequestId(Arc::from(std::str::from_utf8(raw).unwrap_or_default())))
+        header_token(raw, MAX_LEN, |b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
+        })
+        .map(RequestId)
     }
 
     pub fn generate() -> RequestId {
@@ -49,6 +46,16 @@ impl RequestId {
     pub fn shared(&self) -> Arc<str> {
         Arc::clone(&self.0)
     }
+}
+
+/// A header value of 1..=`max` bytes, each accepted by `allowed` (which
+/// must only accept ASCII), as a shared string.
+pub fn header_token(raw: &[u8], max: usize, allowed: impl Fn(u8) -> bool) -> Option<Arc<str>> {
+    let valid = !raw.is_empty() && raw.len() <= max && raw.iter().all(|&b| allowed(b));
+    valid
+        .then(|| std::str::from_utf8(raw).ok())
+        .flatten()
+        .map(Arc::from)
 }
 
 /// Outermost layer: assigns the id before anything else runs (so the trace

@@ -56,6 +56,14 @@ async fn injected_faults_answer_500_until_cleared() {
         200,
         "other routes unaffected"
     );
+    // A wildcard drill hits every API route but never health or admin.
+    let response = set("s3cret", json!({"route": "*", "error_rate": 1.0}))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(app.get("/todos/1").await.status(), 500);
+    assert_eq!(app.get("/health").await.status(), 200);
+    assert_ne!(app.get("/health/telemetry").await.status(), 500);
 
     let listed: serde_json::Value = app
         .client

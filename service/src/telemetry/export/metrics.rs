@@ -60,7 +60,8 @@ impl PushMetricExporter for QueueMetricExporter {
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        self.shared.flush();
+        // Nothing to flush here: `Telemetry::shutdown` stops the shared
+        // pipeline after every provider, and that drains all signals once.
         Ok(())
     }
 

@@ -265,10 +265,6 @@ impl Pipeline {
         ]
     }
 
-    pub fn flush(&self) {
-        self.shared.flush();
-    }
-
     /// Sends what is left (one attempt each) and stops the export thread.
     /// Call it from outside the application's runtime workers.
     pub fn shutdown(&self) {

@@ -36,8 +36,8 @@ impl SpanProcessor for QueueSpanProcessor {
     }
 
     fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
-        // The pipeline is shared by all providers and shut down by its owner.
-        self.shared.flush();
+        // Nothing to flush here: `Telemetry::shutdown` stops the shared
+        // pipeline after every provider, and that drains all signals once.
         Ok(())
     }
 }
@@ -79,7 +79,8 @@ impl LogProcessor for QueueLogProcessor {
     }
 
     fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
-        self.shared.flush();
+        // Nothing to flush here: `Telemetry::shutdown` stops the shared
+        // pipeline after every provider, and that drains all signals once.
         Ok(())
     }
 }
