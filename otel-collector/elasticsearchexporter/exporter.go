@@ -3,7 +3,6 @@ package elasticsearchexporter
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -193,6 +192,32 @@ func finish(sum bulkSummary, encodeFailed int, total int, partial func(error) er
 	return nil
 }
 
+// dropUnencodable counts and logs a record that cannot become a document.
+func (e *esExporter) dropUnencodable(ctx context.Context, what string, err error) {
+	e.tel.addFailedDoc(ctx, "encoding_error")
+	e.logger.Error("could not encode a "+what+"; it is dropped", zap.Error(err))
+}
+
+// sendEncoded indexes one batch's encoded items (total counts the unencodable
+// ones too); retryAs rebuilds the batch of the positions to retry, typed for
+// the signal, so exporterhelper retries only those.
+func (e *esExporter) sendEncoded(ctx context.Context, what string, items []bulkItem, encodeFailed, total int,
+	retryAs func(retry map[int]struct{}, err error) error) error {
+	if len(items) == 0 {
+		if encodeFailed > 0 {
+			return consumererror.NewPermanent(fmt.Errorf("no %s could be encoded", what))
+		}
+		return nil
+	}
+	sum, err := e.sendBulk(ctx, what, items)
+	if err != nil {
+		return err
+	}
+	return finish(sum, encodeFailed, total, func(err error) error {
+		return retryAs(sum.retryPos, err)
+	})
+}
+
 func (e *esExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	items := make([]bulkItem, 0, ld.LogRecordCount())
 	encodeFailed := 0
@@ -209,8 +234,7 @@ func (e *esExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 				doc, err := encodeLog(rl.Resource(), sl.Scope(), lr, e.cfg.LogsDynamicID.Enabled)
 				if err != nil {
 					encodeFailed++
-					e.tel.addFailedDoc(ctx, "encoding_error")
-					e.logger.Error("could not encode a log record; it is dropped", zap.Error(err))
+					e.dropUnencodable(ctx, "log record", err)
 				} else {
 					items = append(items, bulkItem{
 						index: e.logsIdx.name(logTimestamp(lr)),
@@ -223,18 +247,8 @@ func (e *esExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 			}
 		}
 	}
-	if len(items) == 0 {
-		if encodeFailed > 0 {
-			return consumererror.NewPermanent(errors.New("no log record could be encoded"))
-		}
-		return nil
-	}
-	sum, err := e.sendBulk(ctx, "log records", items)
-	if err != nil {
-		return err
-	}
-	return finish(sum, encodeFailed, pos, func(err error) error {
-		return consumererror.NewLogs(err, selectLogs(ld, sum.retryPos))
+	return e.sendEncoded(ctx, "log records", items, encodeFailed, pos, func(retry map[int]struct{}, err error) error {
+		return consumererror.NewLogs(err, selectLogs(ld, retry))
 	})
 }
 
@@ -273,8 +287,7 @@ func (e *esExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 				doc, err := encodeSpan(rs.Resource(), ss.Scope(), span)
 				if err != nil {
 					encodeFailed++
-					e.tel.addFailedDoc(ctx, "encoding_error")
-					e.logger.Error("could not encode a span; it is dropped", zap.Error(err))
+					e.dropUnencodable(ctx, "span", err)
 				} else {
 					items = append(items, bulkItem{
 						index: e.tracesIdx.name(span.StartTimestamp().AsTime()),
@@ -287,18 +300,8 @@ func (e *esExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 			}
 		}
 	}
-	if len(items) == 0 {
-		if encodeFailed > 0 {
-			return consumererror.NewPermanent(errors.New("no span could be encoded"))
-		}
-		return nil
-	}
-	sum, err := e.sendBulk(ctx, "spans", items)
-	if err != nil {
-		return err
-	}
-	return finish(sum, encodeFailed, pos, func(err error) error {
-		return consumererror.NewTraces(err, selectTraces(td, sum.retryPos))
+	return e.sendEncoded(ctx, "spans", items, encodeFailed, pos, func(retry map[int]struct{}, err error) error {
+		return consumererror.NewTraces(err, selectTraces(td, retry))
 	})
 }
 
