@@ -1,0 +1,82 @@
+//! `cargo xtask`: the native stack runner (see README.md, "Run the stack").
+
+mod components;
+mod down;
+mod install;
+mod logs;
+mod process;
+mod status;
+mod up;
+
+use clap::{Parser, Subcommand};
+
+use xtask::layout::Layout;
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    about = "Run AlertingScout's observability stack natively"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Install, build and start the stack, then the service; idempotent.
+    Up {
+        /// Collector config: "default" (otel-collector/config.yaml), "swap"
+        /// (otel-collector/config-swap.yaml) or a path.
+        #[arg(
+            long,
+            env = "ALERTINGSCOUT_COLLECTOR_CONFIG",
+            default_value = "default"
+        )]
+        collector_config: String,
+        /// Start the stack without the AlertingScout service.
+        #[arg(long)]
+        no_service: bool,
+    },
+    /// Stop what `up` started.
+    Down,
+    /// Health of each component and of the pipeline; non-zero exit when one is down.
+    Status,
+    /// Show (or follow) the logs of one component or of all.
+    Logs {
+        /// elasticsearch, collector, alertmanager, prometheus or service.
+        component: Option<String>,
+        #[arg(short = 'n', long, default_value_t = 40)]
+        lines: usize,
+        #[arg(short, long)]
+        follow: bool,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let layout = Layout::discover();
+    let result = match cli.command {
+        Cmd::Up {
+            collector_config,
+            no_service,
+        } => up::run(
+            &layout,
+            &up::Options {
+                collector_config,
+                service: !no_service,
+            },
+        ),
+        Cmd::Down => down::run(&layout),
+        Cmd::Status => status::run(&layout),
+        Cmd::Logs {
+            component,
+            lines,
+            follow,
+        } => logs::run(&layout, component.as_deref(), lines, follow),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}

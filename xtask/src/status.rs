@@ -1,0 +1,102 @@
+//! `cargo xtask status`: each component's health, then the pipeline's: Prometheus
+//! targets, documents indexed in Elasticsearch, and the Collector's own counters
+//! (accepted, sent, failed, queued). Exits non-zero when a component is down.
+
+use anyhow::{bail, Result};
+
+use crate::components::{self as c};
+use crate::process;
+use xtask::layout::Layout;
+use xtask::ports::{self, url};
+use xtask::probe;
+
+pub fn run(layout: &Layout) -> Result<()> {
+    println!("{:<14} {:<8} {:<8} probe", "component", "pid", "health");
+    let mut down = Vec::new();
+    for component in c::ALL {
+        let pid = process::running(layout, component)
+            .map(|t| t.pid.to_string())
+            .unwrap_or_else(|| "-".into());
+        let health = c::health_url(component);
+        let ok = probe::is_ok(&health);
+        if !ok {
+            down.push(component);
+        }
+        let state = if ok { "ok" } else { "DOWN" };
+        println!("{component:<14} {pid:<8} {state:<8} {health}");
+    }
+    println!();
+    pipeline();
+    if !down.is_empty() {
+        bail!("not healthy: {}", down.join(", "));
+    }
+    Ok(())
+}
+
+fn pipeline() {
+    println!("pipeline");
+    match probe::get_json(&format!("{}/api/v1/targets", url(ports::PROMETHEUS))) {
+        Ok(v) => {
+            let targets = v["data"]["activeTargets"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for t in targets {
+                println!(
+                    "  prometheus target {:<26} {:<5} {}",
+                    t["labels"]["job"].as_str().unwrap_or("?"),
+                    t["health"].as_str().unwrap_or("?"),
+                    t["lastError"].as_str().unwrap_or("")
+                );
+            }
+        }
+        Err(e) => println!("  prometheus targets: {e:#}"),
+    }
+    for (signal, pattern) in [
+        ("logs", "logs-alertingscout-*"),
+        ("traces", "traces-alertingscout-*"),
+    ] {
+        let u = format!("{}/{pattern}/_count", url(ports::ELASTICSEARCH));
+        match probe::get_json(&u) {
+            Ok(v) => println!("  elasticsearch {signal:<7} documents {}", v["count"]),
+            Err(e) => println!("  elasticsearch {signal:<7} {e:#}"),
+        }
+    }
+    match probe::get_text(&format!("{}/metrics", url(ports::COLLECTOR_METRICS))) {
+        Ok(text) => collector_counters(&text),
+        Err(e) => println!("  collector metrics: {e:#}"),
+    }
+    let telemetry = format!("{}/health/telemetry", url(ports::SERVICE));
+    match probe::status(&telemetry) {
+        Some(200) => println!("  service telemetry export: ok"),
+        Some(code) => {
+            println!("  service telemetry export: FAILING (HTTP {code} from {telemetry})")
+        }
+        None => println!("  service telemetry export: service not reachable"),
+    }
+}
+
+fn collector_counters(text: &str) {
+    for signal in ["spans", "log_records", "metric_points"] {
+        let accepted =
+            probe::sum_samples(text, &format!("otelcol_receiver_accepted_{signal}"), &[]);
+        let refused = probe::sum_samples(text, &format!("otelcol_receiver_refused_{signal}"), &[]);
+        let sent = probe::sum_samples(text, &format!("otelcol_exporter_sent_{signal}"), &[]);
+        let failed =
+            probe::sum_samples(text, &format!("otelcol_exporter_send_failed_{signal}"), &[]);
+        println!(
+            "  collector {signal:<13} accepted {accepted:>9} refused {refused:>6} sent {sent:>9} send_failed {failed:>6}"
+        );
+    }
+    for outcome in ["indexed", "duplicate", "failed", "retried"] {
+        let n = probe::sum_samples(
+            text,
+            "otelcol_elasticsearch_docs_processed",
+            &[("outcome", outcome)],
+        );
+        println!("  collector elasticsearch documents {outcome:<10} {n:>9}");
+    }
+    let queued = probe::sum_samples(text, "otelcol_exporter_queue_size", &[]);
+    let capacity = probe::sum_samples(text, "otelcol_exporter_queue_capacity", &[]);
+    println!("  collector sending queue {queued} / {capacity}");
+}
