@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::process::{self, Tracked};
+use xtask::admin_token;
 use xtask::layout::Layout;
 use xtask::ports::{self, url};
 use xtask::probe;
@@ -333,8 +334,9 @@ pub fn service_build(layout: &Layout) -> Result<PathBuf> {
 
 /// The service's environment: the caller's own settings win, so any OTEL_* or
 /// ALERTINGSCOUT_* variable set when running `up` reaches the service.
-pub fn service_env(layout: &Layout) -> Vec<(&'static str, String)> {
+pub fn service_env(layout: &Layout) -> Result<Vec<(&'static str, String)>> {
     let defaults = [
+        (admin_token::ENV, admin_token::get_or_create(layout)?),
         (
             "ALERTINGSCOUT_LISTEN",
             format!("127.0.0.1:{}", ports::SERVICE),
@@ -355,10 +357,10 @@ pub fn service_env(layout: &Layout) -> Vec<(&'static str, String)> {
             "deployment.environment.name=local".into(),
         ),
     ];
-    defaults
+    Ok(defaults
         .into_iter()
         .filter(|(k, _)| std::env::var_os(k).is_none())
-        .collect()
+        .collect())
 }
 
 pub fn service_up(layout: &Layout, bin: &Path) -> Result<Outcome> {
@@ -370,7 +372,7 @@ pub fn service_up(layout: &Layout, bin: &Path) -> Result<Outcome> {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_nanos())
         .unwrap_or_default();
-    let env = service_env(layout);
+    let env = service_env(layout)?;
     // The caller's OTEL_* and ALERTINGSCOUT_* settings count too: changing one restarts.
     let caller =
         std::env::vars().filter(|(k, _)| k.starts_with("OTEL_") || k.starts_with("ALERTINGSCOUT_"));

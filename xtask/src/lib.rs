@@ -5,6 +5,7 @@
 //! The library part is what tests share with the binary: the port contract, the
 //! folder layout and the HTTP probes.
 
+pub mod admin_token;
 pub mod layout;
 pub mod ports;
 pub mod probe;

@@ -1,0 +1,202 @@
+//! Shared by the tests against the running stack (`cargo xtask up` first): a client
+//! for the service, Elasticsearch and Prometheus, and small statistics helpers.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+
+use xtask::layout::Layout;
+use xtask::ports::{self, url};
+
+/// The stack is shared: tests that count requests run one at a time.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Fails loudly, never skips, when a server is missing.
+pub fn require_stack() {
+    for (name, probe) in [
+        ("service", format!("{}/health", url(ports::SERVICE))),
+        (
+            "Elasticsearch",
+            format!("{}/_cluster/health", url(ports::ELASTICSEARCH)),
+        ),
+        ("Prometheus", format!("{}/-/ready", url(ports::PROMETHEUS))),
+        ("Collector", format!("{}/", url(ports::COLLECTOR_HEALTH))),
+    ] {
+        assert!(
+            xtask::probe::is_ok(&probe),
+            "{name} is not running ({probe}): run `cargo xtask up` first"
+        );
+    }
+}
+
+/// A request id no other run or test uses.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{prefix}-{nanos:x}-{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(15)))
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+pub struct Response {
+    pub status: u16,
+    pub body: Value,
+    pub traceparent: Option<String>,
+    pub finished: Instant,
+}
+
+impl Response {
+    pub fn trace_id(&self) -> Option<&str> {
+        self.traceparent.as_deref()?.split('-').nth(1)
+    }
+}
+
+/// One call to the service with the headers the tests care about.
+pub fn call(
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> Result<Response> {
+    let uri = format!("{}{path}", url(ports::SERVICE));
+    let agent = agent();
+    let mut builder = ureq::http::Request::builder().method(method).uri(&uri);
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    let mut resp = match body {
+        Some(b) => agent.run(
+            builder
+                .header("content-type", "application/json")
+                .body(b.to_string())?,
+        ),
+        None => agent.run(builder.body(())?),
+    }
+    .with_context(|| format!("{method} {uri}"))?;
+    let finished = Instant::now();
+    let status = resp.status().as_u16();
+    let traceparent = resp
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Ok(Response {
+        status,
+        body,
+        traceparent,
+        finished,
+    })
+}
+
+/// `_source` of every hit of `query` in the indices matching `pattern`.
+pub fn es_search(pattern: &str, query: Value, size: usize) -> Result<Vec<Value>> {
+    let uri = format!(
+        "{}/{pattern}/_search?ignore_unavailable=true&allow_no_indices=true",
+        url(ports::ELASTICSEARCH)
+    );
+    let body = json!({ "size": size, "query": query, "sort": [{"@timestamp": "asc"}] });
+    let mut resp = agent()
+        .post(&uri)
+        .send_json(&body)
+        .with_context(|| format!("POST {uri}"))?;
+    let text = resp.body_mut().read_to_string()?;
+    let v: Value = serde_json::from_str(&text).context("Elasticsearch answered non-JSON")?;
+    if resp.status().as_u16() != 200 {
+        bail!("search failed: {text}");
+    }
+    Ok(v["hits"]["hits"]
+        .as_array()
+        .map(|hits| hits.iter().map(|h| h["_source"].clone()).collect())
+        .unwrap_or_default())
+}
+
+pub fn term(field: &str, value: &str) -> Value {
+    json!({ "term": { field: value } })
+}
+
+/// An instant PromQL query: (labels, value) per series.
+pub fn prom_query(expr: &str) -> Result<Vec<(Value, f64)>> {
+    let uri = format!("{}/api/v1/query", url(ports::PROMETHEUS));
+    let mut resp = agent()
+        .get(&uri)
+        .query("query", expr)
+        .call()
+        .with_context(|| format!("query {expr}"))?;
+    let text = resp.body_mut().read_to_string()?;
+    let v: Value = serde_json::from_str(&text)?;
+    if v["status"] != "success" {
+        bail!("query {expr}: {text}");
+    }
+    Ok(v["data"]["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            let value = r["value"][1]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(f64::NAN);
+            (r["metric"].clone(), value)
+        })
+        .collect())
+}
+
+/// The single value of a query that sums to one series (0 when there is none).
+pub fn prom_scalar(expr: &str) -> Result<f64> {
+    Ok(prom_query(expr)?.first().map(|(_, v)| *v).unwrap_or(0.0))
+}
+
+/// Polls `check` every `every` until it returns Some, or fails after `limit`.
+pub fn wait_for<T>(
+    what: &str,
+    limit: Duration,
+    every: Duration,
+    mut check: impl FnMut() -> Result<Option<T>>,
+) -> Result<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = check()? {
+            return Ok(v);
+        }
+        if start.elapsed() > limit {
+            bail!("{what}: not within {} s", limit.as_secs());
+        }
+        std::thread::sleep(every);
+    }
+}
+
+/// Nearest-rank percentile of seconds.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+pub fn layout() -> Layout {
+    Layout::discover()
+}
+
+pub fn admin_token() -> String {
+    xtask::admin_token::get_or_create(&layout()).unwrap_or_default()
+}
