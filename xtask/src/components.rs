@@ -237,15 +237,28 @@ pub fn collector_up(layout: &Layout, bin: &Path, config: &Path) -> Result<Outcom
     let storage = layout.data_dir(COLLECTOR).join("queue");
     std::fs::create_dir_all(&storage)?;
     let stamp = read(&bin.with_file_name(".build-hash")).unwrap_or_default();
+    let text = read(config)?;
     let fp = fingerprint(&[
         &stamp,
         config.as_os_str().as_encoded_bytes(),
-        &read(config)?,
+        &text,
+        config_env(&String::from_utf8_lossy(&text)).as_bytes(),
     ]);
     let mut cmd = Command::new(bin);
     cmd.arg("--config").arg(config);
     cmd.env("OTELCOL_STORAGE_DIR", &storage);
     ensure_running(layout, COLLECTOR, cmd, &fp, Duration::from_secs(60))
+}
+
+/// The values of the `${env:NAME}` placeholders a Collector config reads: changing
+/// one must restart the Collector like a config edit does.
+fn config_env(config: &str) -> String {
+    config
+        .split("${env:")
+        .skip(1)
+        .filter_map(|rest| rest.split(['}', ':']).next())
+        .map(|name| format!("{name}={};", std::env::var(name).unwrap_or_default()))
+        .collect()
 }
 
 // --- Prometheus and Alertmanager: Debian packages. ---
