@@ -7,6 +7,8 @@
 #                           /_cluster/health, install the index templates (idempotent)
 #   elastic/es.sh stop      stop it (SIGTERM, waits up to 60 s)
 #   elastic/es.sh status    exit 0 when it answers /_cluster/health
+#   elastic/es.sh templates install the index templates into a running server
+#                           (compose.yml's elastic-setup runs this)
 # Environment: ES_PORT (9200), ES_HEAP (512m), ES_USER (alertingscout-es),
 #   ES_JAVA_HOME (/usr/lib/jvm/java-17-openjdk-amd64), STACK_DIR (<repo>/.stack),
 #   ES_SECURITY (false; true enables xpack security without TLS).
@@ -129,5 +131,6 @@ case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
-  *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
+  templates) put_templates ;;
+  *) echo "usage: $0 install|start|stop|status|templates" >&2; exit 2 ;;
 esac

@@ -22,8 +22,22 @@ step() {
 }
 
 step "rust: format" cargo fmt --all -- --check
-step "rust: clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
-step "rust: tests (service, otlp-sink, overhead-bench)" cargo test --workspace --locked
+step "rust: clippy" cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+step "rust: tests (service, otlp-sink, overhead-bench, xtask incl. compose.yml checks)" cargo test --workspace --locked
+
+# The native stack: installs and starts everything (cargo xtask up), then the tests
+# against the real servers. A stack that was already up is left running.
+stack_was_up=0
+if cargo xtask status >/dev/null 2>&1; then stack_was_up=1; fi
+stop_stack() {
+    if [[ $stack_was_up == 0 ]]; then cargo xtask down || true; fi
+}
+trap stop_stack EXIT
+step "stack: cargo xtask up (Collector, Elasticsearch, Prometheus, Alertmanager, service)" cargo xtask up
+step "prometheus: promtool check config + rules, rule unit tests; amtool check-config" \
+    bash -c 'promtool check config prometheus/prometheus.yml && promtool test rules prometheus/tests/*.yml && amtool check-config prometheus/alertmanager.yml'
+step "stack: tests against the real pipeline (incl. backend swap)" \
+    cargo test -p xtask --features stack-tests --locked --test stack --test backend_swap -- --nocapture
 if [[ -x otel-collector/test.sh ]]; then
     step "collector: Elasticsearch exporter (unit + integration with a real Collector and Elasticsearch)" otel-collector/test.sh
 else

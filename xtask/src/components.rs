@@ -11,6 +11,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::process::{self, Tracked};
 use xtask::admin_token;
+use xtask::flags;
 use xtask::layout::Layout;
 use xtask::ports::{self, url};
 use xtask::probe;
@@ -268,15 +269,10 @@ pub fn alertmanager_up(layout: &Layout) -> Result<Outcome> {
     let data = layout.data_dir(ALERTMANAGER);
     std::fs::create_dir_all(&data)?;
     let mut cmd = Command::new("prometheus-alertmanager");
-    cmd.arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.path={}", data.display()))
-        .arg(format!(
-            "--web.listen-address=127.0.0.1:{}",
-            ports::ALERTMANAGER
-        ))
-        .arg(format!("--web.external-url={}", url(ports::ALERTMANAGER)))
-        // One instance: no gossip port.
-        .arg("--cluster.listen-address=");
+    cmd.args(flags::alertmanager(
+        &config.display().to_string(),
+        &data.display().to_string(),
+    ));
     let fp = fingerprint(&[&read(&config)?]);
     ensure_running(layout, ALERTMANAGER, cmd, &fp, Duration::from_secs(60))
 }
@@ -286,18 +282,10 @@ pub fn prometheus_up(layout: &Layout) -> Result<Outcome> {
     let data = layout.data_dir(PROMETHEUS);
     std::fs::create_dir_all(&data)?;
     let mut cmd = Command::new("prometheus");
-    cmd.arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", data.display()))
-        .arg("--storage.tsdb.retention.time=14d")
-        .arg(format!(
-            "--web.listen-address=127.0.0.1:{}",
-            ports::PROMETHEUS
-        ))
-        .arg(format!("--web.external-url={}", url(ports::PROMETHEUS)))
-        // The backend swap pushes metrics here (config-swap.yaml).
-        .arg("--web.enable-remote-write-receiver")
-        // POST /-/reload after a rules change.
-        .arg("--web.enable-lifecycle");
+    cmd.args(flags::prometheus(
+        &config.display().to_string(),
+        &data.display().to_string(),
+    ));
     let mut parts = vec![read(&config)?];
     parts.extend(
         rules_files(layout)?
@@ -348,28 +336,9 @@ pub fn service_build(layout: &Layout) -> Result<PathBuf> {
 /// The service's environment: the caller's own settings win, so any OTEL_* or
 /// ALERTINGSCOUT_* variable set when running `up` reaches the service.
 pub fn service_env(layout: &Layout) -> Result<Vec<(&'static str, String)>> {
-    let defaults = [
-        (admin_token::ENV, admin_token::get_or_create(layout)?),
-        (
-            "ALERTINGSCOUT_LISTEN",
-            format!("127.0.0.1:{}", ports::SERVICE),
-        ),
-        (
-            "ALERTINGSCOUT_DATABASE",
-            layout
-                .data_dir(SERVICE)
-                .join("alertingscout.sqlite")
-                .display()
-                .to_string(),
-        ),
-        ("OTEL_SERVICE_NAME", "alertingscout".into()),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", url(ports::OTLP_GRPC)),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
-        (
-            "OTEL_RESOURCE_ATTRIBUTES",
-            "deployment.environment.name=local".into(),
-        ),
-    ];
+    let database = layout.data_dir(SERVICE).join("alertingscout.sqlite");
+    let mut defaults = flags::service_env(&database.display().to_string());
+    defaults.push((admin_token::ENV, admin_token::get_or_create(layout)?));
     Ok(defaults
         .into_iter()
         .filter(|(k, _)| std::env::var_os(k).is_none())

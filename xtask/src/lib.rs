@@ -6,6 +6,7 @@
 //! folder layout and the HTTP probes.
 
 pub mod admin_token;
+pub mod flags;
 pub mod layout;
 pub mod ports;
 pub mod probe;

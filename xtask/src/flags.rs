@@ -1,0 +1,47 @@
+//! Command-line flags of Prometheus and Alertmanager: one definition for the native
+//! stack and for compose.yml (tests/compose.rs compares compose's commands to these).
+
+use crate::ports::{self, url};
+
+/// `listen_host` is 127.0.0.1 natively and in compose (host network).
+pub fn prometheus(config: &str, data: &str) -> Vec<String> {
+    vec![
+        format!("--config.file={config}"),
+        format!("--storage.tsdb.path={data}"),
+        // FR-006: 14 days.
+        "--storage.tsdb.retention.time=14d".into(),
+        format!("--web.listen-address=127.0.0.1:{}", ports::PROMETHEUS),
+        format!("--web.external-url={}", url(ports::PROMETHEUS)),
+        // The backend swap pushes metrics here (otel-collector/config-swap.yaml).
+        "--web.enable-remote-write-receiver".into(),
+        // POST /-/reload after a rules change.
+        "--web.enable-lifecycle".into(),
+    ]
+}
+
+pub fn alertmanager(config: &str, data: &str) -> Vec<String> {
+    vec![
+        format!("--config.file={config}"),
+        format!("--storage.path={data}"),
+        format!("--web.listen-address=127.0.0.1:{}", ports::ALERTMANAGER),
+        format!("--web.external-url={}", url(ports::ALERTMANAGER)),
+        // One instance: no gossip port.
+        "--cluster.listen-address=".into(),
+    ]
+}
+
+/// The service's OTEL_* and ALERTINGSCOUT_* settings on the stack (the admin token
+/// aside): the native runner and compose.yml set the same.
+pub fn service_env(database: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("ALERTINGSCOUT_LISTEN", format!("127.0.0.1:{}", ports::SERVICE)),
+        ("ALERTINGSCOUT_DATABASE", database.to_string()),
+        ("OTEL_SERVICE_NAME", "alertingscout".into()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", url(ports::OTLP_GRPC)),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".into()),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "deployment.environment.name=local".into(),
+        ),
+    ]
+}

@@ -1,0 +1,294 @@
+//! compose.yml cannot run here (no Docker engine), so this checks what can go wrong
+//! silently: every mounted file exists, and compose agrees with the native stack on
+//! ports, endpoints, flags and config files. It also checks the native configs
+//! against the port contract (xtask::ports).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_yaml::Value;
+
+use xtask::flags;
+use xtask::layout::Layout;
+use xtask::ports::{self, url};
+
+fn root() -> std::path::PathBuf {
+    Layout::discover().root
+}
+
+fn yaml(relative: &str) -> Value {
+    let path = root().join(relative);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{relative}: {e}"))
+}
+
+fn compose() -> Value {
+    yaml("compose.yml")
+}
+
+fn service<'a>(compose: &'a Value, name: &str) -> &'a Value {
+    let s = &compose["services"][name];
+    assert!(s.is_mapping(), "compose.yml has no service {name}");
+    s
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_sequence()
+        .map(|s| s.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+fn env(service: &Value) -> BTreeMap<String, String> {
+    service["environment"]
+        .as_mapping()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| {
+                    let v = match v {
+                        Value::String(s) => s.clone(),
+                        Value::Number(n) => n.to_string(),
+                        Value::Bool(b) => b.to_string(),
+                        _ => return None,
+                    };
+                    Some((k.as_str()?.to_string(), v))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// (host path, container path) of each bind mount; named volumes are skipped.
+fn bind_mounts(service: &Value) -> Vec<(String, String)> {
+    strings(&service["volumes"])
+        .into_iter()
+        .filter(|v| v.starts_with("./"))
+        .map(|v| {
+            let mut parts = v.splitn(3, ':');
+            let host = parts.next().unwrap_or_default().to_string();
+            let container = parts.next().unwrap_or_default().to_string();
+            (host, container)
+        })
+        .collect()
+}
+
+/// `${env:NAME:-default}` resolved to its default, as the Collector does when NAME is unset.
+fn resolve_defaults(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("${env:") {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let end = tail.find('}').expect("unclosed placeholder");
+        let inner = &tail[6..end];
+        out.push_str(inner.split_once(":-").map(|(_, d)| d).unwrap_or(""));
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn compose_has_the_whole_stack_on_the_host_network() {
+    let c = compose();
+    let names: BTreeSet<String> = c["services"]
+        .as_mapping()
+        .expect("services")
+        .keys()
+        .filter_map(|k| k.as_str().map(str::to_string))
+        .collect();
+    for want in [
+        "elasticsearch",
+        "elastic-setup",
+        "kibana",
+        "otel-collector",
+        "prometheus",
+        "alertmanager",
+        "grafana",
+        "alertingscout",
+    ] {
+        assert!(names.contains(want), "compose.yml lacks {want}: {names:?}");
+    }
+    for name in &names {
+        assert_eq!(
+            service(&c, name)["network_mode"].as_str(),
+            Some("host"),
+            "{name}: the shared configs use loopback addresses"
+        );
+    }
+}
+
+#[test]
+fn every_mounted_file_exists_and_builds_have_their_dockerfile() {
+    let c = compose();
+    let root = root();
+    let mut checked = 0;
+    for (name, svc) in c["services"].as_mapping().expect("services") {
+        for (host, _) in bind_mounts(svc) {
+            assert!(root.join(&host).exists(), "{name:?} mounts missing {host}");
+            checked += 1;
+        }
+        if svc["build"].is_mapping() {
+            let context = root.join(svc["build"]["context"].as_str().unwrap_or("."));
+            let dockerfile = svc["build"]["dockerfile"].as_str().unwrap_or("Dockerfile");
+            assert!(context.join(dockerfile).is_file(), "{name:?}: no {dockerfile} in its context");
+        }
+    }
+    assert!(checked >= 6, "only {checked} bind mounts found");
+}
+
+#[test]
+fn the_collector_runs_the_same_config_and_build_as_natively() {
+    let c = compose();
+    let col = service(&c, "otel-collector");
+    let mounts: BTreeMap<String, String> = bind_mounts(col).into_iter().collect();
+    let config = mounts
+        .get("./otel-collector/config.yaml")
+        .expect("compose mounts otel-collector/config.yaml");
+    let command = strings(&col["command"]);
+    assert!(command.contains(&format!("--config={config}")), "{command:?}");
+    assert!(mounts.contains_key("./otel-collector/config-swap.yaml"));
+    let e = env(col);
+    assert_eq!(e.get("ELASTICSEARCH_ENDPOINT"), Some(&url(ports::ELASTICSEARCH)));
+
+    // The image builds with the builder version build.sh uses.
+    let build_sh = std::fs::read_to_string(root().join("otel-collector/build.sh")).expect("build.sh");
+    let version = build_sh
+        .lines()
+        .find_map(|l| l.strip_prefix("BUILDER_VERSION="))
+        .expect("BUILDER_VERSION in build.sh");
+    let dockerfile = std::fs::read_to_string(root().join("otel-collector/Dockerfile")).expect("Dockerfile");
+    assert!(dockerfile.contains(&format!("BUILDER_VERSION={version}")), "Dockerfile builder version differs from build.sh ({version})");
+    assert!(dockerfile.contains("COPY builder.yaml"));
+}
+
+#[test]
+fn prometheus_and_alertmanager_get_the_native_flags_and_files() {
+    let c = compose();
+    let prom = service(&c, "prometheus");
+    assert_eq!(
+        strings(&prom["command"]),
+        flags::prometheus("/etc/prometheus/prometheus.yml", "/prometheus")
+    );
+    assert!(bind_mounts(prom).contains(&("./prometheus".into(), "/etc/prometheus".into())));
+    let am = service(&c, "alertmanager");
+    assert_eq!(
+        strings(&am["command"]),
+        flags::alertmanager("/etc/alertmanager/alertmanager.yml", "/alertmanager")
+    );
+    assert!(bind_mounts(am).contains(&(
+        "./prometheus/alertmanager.yml".into(),
+        "/etc/alertmanager/alertmanager.yml".into()
+    )));
+    // Images at the versions the native stack runs (Debian's packages).
+    assert_eq!(prom["image"].as_str(), Some("prom/prometheus:v2.42.0"));
+    assert_eq!(am["image"].as_str(), Some("prom/alertmanager:v0.25.0"));
+}
+
+#[test]
+fn the_service_and_elasticsearch_match_the_native_settings() {
+    let c = compose();
+    let svc = env(service(&c, "alertingscout"));
+    for (key, value) in flags::service_env("/data/alertingscout.sqlite") {
+        assert_eq!(svc.get(key), Some(&value), "alertingscout {key}");
+    }
+    let es = env(service(&c, "elasticsearch"));
+    assert_eq!(es.get("http.port"), Some(&ports::ELASTICSEARCH.to_string()));
+    assert_eq!(es.get("network.host").map(String::as_str), Some("127.0.0.1"));
+    let es_image = service(&c, "elasticsearch")["image"].as_str().unwrap_or_default();
+    let es_sh = std::fs::read_to_string(root().join("elastic/es.sh")).expect("es.sh");
+    let version = es_sh.lines().find_map(|l| l.strip_prefix("ES_VERSION=")).expect("ES_VERSION");
+    assert!(es_image.ends_with(&format!(":{version}")), "{es_image} vs es.sh {version}");
+    let kibana = env(service(&c, "kibana"));
+    assert!(kibana["ELASTICSEARCH_HOSTS"].contains(&url(ports::ELASTICSEARCH)));
+    assert_eq!(kibana.get("SERVER_PORT"), Some(&ports::KIBANA.to_string()));
+    let grafana = env(service(&c, "grafana"));
+    assert_eq!(grafana.get("GF_SERVER_HTTP_PORT"), Some(&ports::GRAFANA.to_string()));
+}
+
+#[test]
+fn grafana_datasources_point_at_the_stack() {
+    let ds = yaml("grafana/provisioning/datasources/datasources.yml");
+    let urls: Vec<(String, String)> = ds["datasources"]
+        .as_sequence()
+        .expect("datasources")
+        .iter()
+        .map(|d| {
+            (
+                d["type"].as_str().unwrap_or_default().to_string(),
+                d["url"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert!(urls.contains(&("prometheus".into(), url(ports::PROMETHEUS))), "{urls:?}");
+    assert!(urls.contains(&("elasticsearch".into(), url(ports::ELASTICSEARCH))), "{urls:?}");
+}
+
+#[test]
+fn native_configs_use_the_port_contract() {
+    for file in ["otel-collector/config.yaml", "otel-collector/config-swap.yaml"] {
+        let cfg = yaml(file);
+        let at = |v: &Value| resolve_defaults(v.as_str().unwrap_or_default());
+        let recv = &cfg["receivers"]["otlp"]["protocols"];
+        assert_eq!(at(&recv["grpc"]["endpoint"]), format!("127.0.0.1:{}", ports::OTLP_GRPC), "{file}");
+        assert_eq!(at(&recv["http"]["endpoint"]), format!("127.0.0.1:{}", ports::OTLP_HTTP), "{file}");
+        assert_eq!(
+            at(&cfg["extensions"]["health_check"]["endpoint"]),
+            format!("127.0.0.1:{}", ports::COLLECTOR_HEALTH),
+            "{file}"
+        );
+        let own = &cfg["service"]["telemetry"]["metrics"]["readers"][0]["pull"]["exporter"]["prometheus"];
+        assert_eq!(own["port"].as_u64(), Some(u64::from(ports::COLLECTOR_METRICS)), "{file}");
+        // memory_limiter first in every pipeline.
+        for (name, pipeline) in cfg["service"]["pipelines"].as_mapping().expect("pipelines") {
+            assert_eq!(
+                strings(&pipeline["processors"]).first().map(String::as_str),
+                Some("memory_limiter"),
+                "{file} {name:?}"
+            );
+        }
+    }
+    let cfg = yaml("otel-collector/config.yaml");
+    assert_eq!(
+        resolve_defaults(cfg["exporters"]["prometheus"]["endpoint"].as_str().unwrap_or_default()),
+        format!("127.0.0.1:{}", ports::COLLECTOR_PROMETHEUS_EXPORTER)
+    );
+    assert_eq!(
+        resolve_defaults(cfg["exporters"]["elasticsearch"]["endpoints"][0].as_str().unwrap_or_default()),
+        url(ports::ELASTICSEARCH)
+    );
+
+    let prom = yaml("prometheus/prometheus.yml");
+    let mut targets = BTreeMap::new();
+    for job in prom["scrape_configs"].as_sequence().expect("scrape_configs") {
+        let name = job["job_name"].as_str().unwrap_or_default().to_string();
+        targets.insert(name, strings(&job["static_configs"][0]["targets"]));
+    }
+    let want = |port: u16| vec![format!("127.0.0.1:{port}")];
+    assert_eq!(targets["otel-collector-exporter"], want(ports::COLLECTOR_PROMETHEUS_EXPORTER));
+    assert_eq!(targets["otel-collector"], want(ports::COLLECTOR_METRICS));
+    assert_eq!(targets["prometheus"], want(ports::PROMETHEUS));
+    assert_eq!(targets["alertmanager"], want(ports::ALERTMANAGER));
+    let exporter_job = prom["scrape_configs"]
+        .as_sequence()
+        .and_then(|jobs| jobs.iter().find(|j| j["job_name"] == "otel-collector-exporter"))
+        .expect("exporter job");
+    assert_eq!(exporter_job["honor_labels"].as_bool(), Some(true));
+    assert_eq!(
+        strings(&prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]),
+        want(ports::ALERTMANAGER)
+    );
+    assert!(Path::new(&root().join("prometheus/rules")).is_dir());
+}
+
+#[test]
+fn placeholder_defaults_resolve() {
+    let cases = [
+        ("${env:A:-127.0.0.1}:4317", "127.0.0.1:4317"),
+        ("${env:B}", ""),
+        ("plain", "plain"),
+        ("${env:C:-http://x:1}/${env:D:-y}", "http://x:1/y"),
+    ];
+    for (input, want) in cases {
+        assert_eq!(resolve_defaults(input), want, "{input}");
+    }
+}
