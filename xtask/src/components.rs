@@ -101,8 +101,8 @@ pub fn ensure_running(
             port(component)
         );
     }
-    let tracked = process::spawn(layout, component, cmd, fingerprint)?;
-    wait_healthy(layout, component, &tracked, &health, timeout)?;
+    let (tracked, mut child) = process::spawn(layout, component, cmd, fingerprint)?;
+    wait_healthy(layout, component, &tracked, &mut child, &health, timeout)?;
     Ok(outcome)
 }
 
@@ -110,6 +110,7 @@ fn wait_healthy(
     layout: &Layout,
     component: &str,
     tracked: &Tracked,
+    child: &mut std::process::Child,
     health: &str,
     timeout: Duration,
 ) -> Result<()> {
@@ -118,9 +119,11 @@ fn wait_healthy(
         if probe::is_ok(health) {
             return Ok(());
         }
-        if process::running(layout, component).is_none() {
+        // Our own child: try_wait is exact where /proc heuristics are not.
+        if let Ok(Some(status)) = child.try_wait() {
+            process::forget(layout, component);
             bail!(
-                "{component} (pid {}) exited during start; last log lines:\n{}",
+                "{component} (pid {}) exited during start ({status}); last log lines:\n{}",
                 tracked.pid,
                 process::log_tail(layout, component, 30)
             );

@@ -34,7 +34,10 @@ pub fn alertmanager(config: &str, data: &str) -> Vec<String> {
 /// aside): the native runner and compose.yml set the same.
 pub fn service_env(database: &str) -> Vec<(&'static str, String)> {
     vec![
-        ("ALERTINGSCOUT_LISTEN", format!("127.0.0.1:{}", ports::SERVICE)),
+        (
+            "ALERTINGSCOUT_LISTEN",
+            format!("127.0.0.1:{}", ports::SERVICE),
+        ),
         ("ALERTINGSCOUT_DATABASE", database.to_string()),
         ("OTEL_SERVICE_NAME", "alertingscout".into()),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", url(ports::OTLP_GRPC)),

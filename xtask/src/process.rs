@@ -8,7 +8,7 @@
 use std::fs;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -86,7 +86,7 @@ pub fn spawn(
     component: &str,
     mut cmd: Command,
     fingerprint: &str,
-) -> Result<Tracked> {
+) -> Result<(Tracked, Child)> {
     fs::create_dir_all(layout.logs_dir())?;
     let log_path = layout.log_file(component);
     let log = fs::OpenOptions::new()
@@ -109,10 +109,9 @@ pub fn spawn(
         fingerprint: fingerprint.to_string(),
     };
     record(layout, component, &tracked)?;
-    // The child is reaped by init once this process exits; dropping the handle
-    // does not kill it.
-    drop(child);
-    Ok(tracked)
+    // The caller watches the child while it starts; once xtask exits, init reaps
+    // it. Dropping the handle does not kill it.
+    Ok((tracked, child))
 }
 
 /// SIGTERM, then SIGKILL after `grace`. Returns whether a process was stopped.

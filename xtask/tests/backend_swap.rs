@@ -87,42 +87,73 @@ fn swapping_backends_needs_only_a_collector_config() {
 
     // The prometheus exporter is gone: its scrape target goes down, so whatever
     // counts arrive from now on came by remote write.
-    wait_for("the exporter target down", Duration::from_secs(30), Duration::from_millis(500), || {
-        Ok((prom_scalar("up{job=\"otel-collector-exporter\"}")? == 0.0).then_some(()))
-    })
+    wait_for(
+        "the exporter target down",
+        Duration::from_secs(30),
+        Duration::from_millis(500),
+        || Ok((prom_scalar("up{job=\"otel-collector-exporter\"}")? == 0.0).then_some(())),
+    )
     .expect("scrape target down under the swap config");
     let writes_before = prom_scalar(REMOTE_WRITES).expect("remote write requests");
-    let before = wait_for("a settled count", Duration::from_secs(30), Duration::from_secs(6), {
-        let mut last = f64::NAN;
-        move || {
-            let now = prom_scalar(COUNT)?;
-            let settled = now == last;
-            last = now;
-            Ok(settled.then_some(now))
-        }
-    })
+    let before = wait_for(
+        "a settled count",
+        Duration::from_secs(30),
+        Duration::from_secs(6),
+        {
+            let mut last = f64::NAN;
+            move || {
+                let now = prom_scalar(COUNT)?;
+                let settled = now == last;
+                last = now;
+                Ok(settled.then_some(now))
+            }
+        },
+    )
     .expect("count");
 
     let rid = unique("swap");
     let sent: u32 = 9;
     for _ in 0..sent {
-        let r = call("GET", "/projects/876543210", None, &[("x-request-id", &rid)]).expect("request");
+        let r = call(
+            "GET",
+            "/projects/876543210",
+            None,
+            &[("x-request-id", &rid)],
+        )
+        .expect("request");
         assert_eq!(r.status, 404);
     }
 
-    let logs = wait_for("logs at the other OTLP endpoint", Duration::from_secs(60), Duration::from_millis(200), || {
-        let n = logs_with_request_id(&sink, &rid);
-        Ok((n >= sent as usize).then_some(n))
-    })
+    let logs = wait_for(
+        "logs at the other OTLP endpoint",
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        || {
+            let n = logs_with_request_id(&sink, &rid);
+            Ok((n >= sent as usize).then_some(n))
+        },
+    )
     .expect("the service's logs at the swapped OTLP endpoint");
     assert!(logs >= sent as usize);
-    assert!(sink.counts().spans > 0, "no spans at the swapped OTLP endpoint");
+    assert!(
+        sink.counts().spans > 0,
+        "no spans at the swapped OTLP endpoint"
+    );
 
-    wait_for("remote-written counts", Duration::from_secs(60), Duration::from_millis(500), || {
-        let now = prom_scalar(COUNT)?;
-        assert!(now <= before + f64::from(sent), "counted {now}, expected {}", before + f64::from(sent));
-        Ok((now == before + f64::from(sent)).then_some(()))
-    })
+    wait_for(
+        "remote-written counts",
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+        || {
+            let now = prom_scalar(COUNT)?;
+            assert!(
+                now <= before + f64::from(sent),
+                "counted {now}, expected {}",
+                before + f64::from(sent)
+            );
+            Ok((now == before + f64::from(sent)).then_some(()))
+        },
+    )
     .expect("requests counted in Prometheus through remote write");
     assert!(prom_scalar(REMOTE_WRITES).expect("remote writes") > writes_before);
 

@@ -34,7 +34,11 @@ fn service<'a>(compose: &'a Value, name: &str) -> &'a Value {
 
 fn strings(v: &Value) -> Vec<String> {
     v.as_sequence()
-        .map(|s| s.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|s| {
+            s.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -130,7 +134,10 @@ fn every_mounted_file_exists_and_builds_have_their_dockerfile() {
         if svc["build"].is_mapping() {
             let context = root.join(svc["build"]["context"].as_str().unwrap_or("."));
             let dockerfile = svc["build"]["dockerfile"].as_str().unwrap_or("Dockerfile");
-            assert!(context.join(dockerfile).is_file(), "{name:?}: no {dockerfile} in its context");
+            assert!(
+                context.join(dockerfile).is_file(),
+                "{name:?}: no {dockerfile} in its context"
+            );
         }
     }
     assert!(checked >= 6, "only {checked} bind mounts found");
@@ -145,19 +152,30 @@ fn the_collector_runs_the_same_config_and_build_as_natively() {
         .get("./otel-collector/config.yaml")
         .expect("compose mounts otel-collector/config.yaml");
     let command = strings(&col["command"]);
-    assert!(command.contains(&format!("--config={config}")), "{command:?}");
+    assert!(
+        command.contains(&format!("--config={config}")),
+        "{command:?}"
+    );
     assert!(mounts.contains_key("./otel-collector/config-swap.yaml"));
     let e = env(col);
-    assert_eq!(e.get("ELASTICSEARCH_ENDPOINT"), Some(&url(ports::ELASTICSEARCH)));
+    assert_eq!(
+        e.get("ELASTICSEARCH_ENDPOINT"),
+        Some(&url(ports::ELASTICSEARCH))
+    );
 
     // The image builds with the builder version build.sh uses.
-    let build_sh = std::fs::read_to_string(root().join("otel-collector/build.sh")).expect("build.sh");
+    let build_sh =
+        std::fs::read_to_string(root().join("otel-collector/build.sh")).expect("build.sh");
     let version = build_sh
         .lines()
         .find_map(|l| l.strip_prefix("BUILDER_VERSION="))
         .expect("BUILDER_VERSION in build.sh");
-    let dockerfile = std::fs::read_to_string(root().join("otel-collector/Dockerfile")).expect("Dockerfile");
-    assert!(dockerfile.contains(&format!("BUILDER_VERSION={version}")), "Dockerfile builder version differs from build.sh ({version})");
+    let dockerfile =
+        std::fs::read_to_string(root().join("otel-collector/Dockerfile")).expect("Dockerfile");
+    assert!(
+        dockerfile.contains(&format!("BUILDER_VERSION={version}")),
+        "Dockerfile builder version differs from build.sh ({version})"
+    );
     assert!(dockerfile.contains("COPY builder.yaml"));
 }
 
@@ -193,16 +211,30 @@ fn the_service_and_elasticsearch_match_the_native_settings() {
     }
     let es = env(service(&c, "elasticsearch"));
     assert_eq!(es.get("http.port"), Some(&ports::ELASTICSEARCH.to_string()));
-    assert_eq!(es.get("network.host").map(String::as_str), Some("127.0.0.1"));
-    let es_image = service(&c, "elasticsearch")["image"].as_str().unwrap_or_default();
+    assert_eq!(
+        es.get("network.host").map(String::as_str),
+        Some("127.0.0.1")
+    );
+    let es_image = service(&c, "elasticsearch")["image"]
+        .as_str()
+        .unwrap_or_default();
     let es_sh = std::fs::read_to_string(root().join("elastic/es.sh")).expect("es.sh");
-    let version = es_sh.lines().find_map(|l| l.strip_prefix("ES_VERSION=")).expect("ES_VERSION");
-    assert!(es_image.ends_with(&format!(":{version}")), "{es_image} vs es.sh {version}");
+    let version = es_sh
+        .lines()
+        .find_map(|l| l.strip_prefix("ES_VERSION="))
+        .expect("ES_VERSION");
+    assert!(
+        es_image.ends_with(&format!(":{version}")),
+        "{es_image} vs es.sh {version}"
+    );
     let kibana = env(service(&c, "kibana"));
     assert!(kibana["ELASTICSEARCH_HOSTS"].contains(&url(ports::ELASTICSEARCH)));
     assert_eq!(kibana.get("SERVER_PORT"), Some(&ports::KIBANA.to_string()));
     let grafana = env(service(&c, "grafana"));
-    assert_eq!(grafana.get("GF_SERVER_HTTP_PORT"), Some(&ports::GRAFANA.to_string()));
+    assert_eq!(
+        grafana.get("GF_SERVER_HTTP_PORT"),
+        Some(&ports::GRAFANA.to_string())
+    );
 }
 
 #[test]
@@ -219,25 +251,47 @@ fn grafana_datasources_point_at_the_stack() {
             )
         })
         .collect();
-    assert!(urls.contains(&("prometheus".into(), url(ports::PROMETHEUS))), "{urls:?}");
-    assert!(urls.contains(&("elasticsearch".into(), url(ports::ELASTICSEARCH))), "{urls:?}");
+    assert!(
+        urls.contains(&("prometheus".into(), url(ports::PROMETHEUS))),
+        "{urls:?}"
+    );
+    assert!(
+        urls.contains(&("elasticsearch".into(), url(ports::ELASTICSEARCH))),
+        "{urls:?}"
+    );
 }
 
 #[test]
 fn native_configs_use_the_port_contract() {
-    for file in ["otel-collector/config.yaml", "otel-collector/config-swap.yaml"] {
+    for file in [
+        "otel-collector/config.yaml",
+        "otel-collector/config-swap.yaml",
+    ] {
         let cfg = yaml(file);
         let at = |v: &Value| resolve_defaults(v.as_str().unwrap_or_default());
         let recv = &cfg["receivers"]["otlp"]["protocols"];
-        assert_eq!(at(&recv["grpc"]["endpoint"]), format!("127.0.0.1:{}", ports::OTLP_GRPC), "{file}");
-        assert_eq!(at(&recv["http"]["endpoint"]), format!("127.0.0.1:{}", ports::OTLP_HTTP), "{file}");
+        assert_eq!(
+            at(&recv["grpc"]["endpoint"]),
+            format!("127.0.0.1:{}", ports::OTLP_GRPC),
+            "{file}"
+        );
+        assert_eq!(
+            at(&recv["http"]["endpoint"]),
+            format!("127.0.0.1:{}", ports::OTLP_HTTP),
+            "{file}"
+        );
         assert_eq!(
             at(&cfg["extensions"]["health_check"]["endpoint"]),
             format!("127.0.0.1:{}", ports::COLLECTOR_HEALTH),
             "{file}"
         );
-        let own = &cfg["service"]["telemetry"]["metrics"]["readers"][0]["pull"]["exporter"]["prometheus"];
-        assert_eq!(own["port"].as_u64(), Some(u64::from(ports::COLLECTOR_METRICS)), "{file}");
+        let own =
+            &cfg["service"]["telemetry"]["metrics"]["readers"][0]["pull"]["exporter"]["prometheus"];
+        assert_eq!(
+            own["port"].as_u64(),
+            Some(u64::from(ports::COLLECTOR_METRICS)),
+            "{file}"
+        );
         // memory_limiter first in every pipeline.
         for (name, pipeline) in cfg["service"]["pipelines"].as_mapping().expect("pipelines") {
             assert_eq!(
@@ -249,28 +303,45 @@ fn native_configs_use_the_port_contract() {
     }
     let cfg = yaml("otel-collector/config.yaml");
     assert_eq!(
-        resolve_defaults(cfg["exporters"]["prometheus"]["endpoint"].as_str().unwrap_or_default()),
+        resolve_defaults(
+            cfg["exporters"]["prometheus"]["endpoint"]
+                .as_str()
+                .unwrap_or_default()
+        ),
         format!("127.0.0.1:{}", ports::COLLECTOR_PROMETHEUS_EXPORTER)
     );
     assert_eq!(
-        resolve_defaults(cfg["exporters"]["elasticsearch"]["endpoints"][0].as_str().unwrap_or_default()),
+        resolve_defaults(
+            cfg["exporters"]["elasticsearch"]["endpoints"][0]
+                .as_str()
+                .unwrap_or_default()
+        ),
         url(ports::ELASTICSEARCH)
     );
 
     let prom = yaml("prometheus/prometheus.yml");
     let mut targets = BTreeMap::new();
-    for job in prom["scrape_configs"].as_sequence().expect("scrape_configs") {
+    for job in prom["scrape_configs"]
+        .as_sequence()
+        .expect("scrape_configs")
+    {
         let name = job["job_name"].as_str().unwrap_or_default().to_string();
         targets.insert(name, strings(&job["static_configs"][0]["targets"]));
     }
     let want = |port: u16| vec![format!("127.0.0.1:{port}")];
-    assert_eq!(targets["otel-collector-exporter"], want(ports::COLLECTOR_PROMETHEUS_EXPORTER));
+    assert_eq!(
+        targets["otel-collector-exporter"],
+        want(ports::COLLECTOR_PROMETHEUS_EXPORTER)
+    );
     assert_eq!(targets["otel-collector"], want(ports::COLLECTOR_METRICS));
     assert_eq!(targets["prometheus"], want(ports::PROMETHEUS));
     assert_eq!(targets["alertmanager"], want(ports::ALERTMANAGER));
     let exporter_job = prom["scrape_configs"]
         .as_sequence()
-        .and_then(|jobs| jobs.iter().find(|j| j["job_name"] == "otel-collector-exporter"))
+        .and_then(|jobs| {
+            jobs.iter()
+                .find(|j| j["job_name"] == "otel-collector-exporter")
+        })
         .expect("exporter job");
     assert_eq!(exporter_job["honor_labels"].as_bool(), Some(true));
     assert_eq!(

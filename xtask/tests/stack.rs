@@ -489,3 +489,50 @@ fn prometheus_keeps_14_days_and_loads_the_rules() {
         .unwrap_or(0);
     assert_eq!(active, 1, "{am}");
 }
+
+#[test]
+fn the_log_indices_map_the_correlation_fields_for_exact_search() {
+    common::require_stack();
+    // At least one log exists once the service has answered a request.
+    let rid = unique("mapping");
+    let r = call("GET", "/health", None, &[("x-request-id", &rid)]).expect("health");
+    assert_eq!(r.status, 200);
+    wait_for("a log document", AC_002, Duration::from_millis(250), || {
+        Ok((!es_search(LOGS, term("request_id", &rid), 1)?.is_empty()).then_some(()))
+    })
+    .expect("log indexed");
+    let uri = format!(
+        "{}/{LOGS}/_mapping/field/request_id,trace.id,span.id,user.id,project.id,todo.id,service.name,log.level,message,@timestamp",
+        url(ports::ELASTICSEARCH)
+    );
+    let mapping = xtask::probe::get_json(&uri).expect("field mapping");
+    let (_, index) = mapping
+        .as_object()
+        .and_then(|m| m.iter().next_back())
+        .expect("a logs-alertingscout index");
+    let fields = &index["mappings"];
+    let type_of = |field: &str| {
+        let leaf = field.rsplit('.').next().unwrap_or(field);
+        fields[field]["mapping"][leaf]["type"]
+            .as_str()
+            .map(str::to_string)
+    };
+    for field in [
+        "request_id",
+        "trace.id",
+        "span.id",
+        "user.id",
+        "project.id",
+        "todo.id",
+        "service.name",
+        "log.level",
+    ] {
+        assert_eq!(
+            type_of(field).as_deref(),
+            Some("keyword"),
+            "{field}: {fields}"
+        );
+    }
+    assert_eq!(type_of("message").as_deref(), Some("text"));
+    assert_eq!(type_of("@timestamp").as_deref(), Some("date"));
+}
