@@ -142,22 +142,18 @@ fn wait_healthy(
 // --- Elasticsearch: elastic/es.sh owns install, start (with templates) and stop. ---
 
 pub fn elasticsearch_up(layout: &Layout) -> Result<Outcome> {
-    let tracked = process::running(layout, ELASTICSEARCH);
+    let ours = layout.pid_file(ELASTICSEARCH).exists();
     if probe::is_ok(&health_url(ELASTICSEARCH)) {
         // Re-install the templates (idempotent) so a changed template lands.
         es_script(layout, "start")?;
-        return Ok(if tracked.is_some() {
+        return Ok(if ours {
             Outcome::AlreadyRunning
         } else {
             Outcome::Foreign
         });
     }
     es_script(layout, "start")?;
-    let pid_path = layout.data_dir(ELASTICSEARCH).join("es.pid");
-    let pid = std::fs::read_to_string(&pid_path)
-        .ok()
-        .and_then(|p| p.trim().parse().ok())
-        .context("Elasticsearch started but wrote no pid file")?;
+    let pid = elasticsearch_pid(layout).context("Elasticsearch started but wrote no pid file")?;
     process::record(
         layout,
         ELASTICSEARCH,
@@ -174,14 +170,25 @@ pub fn elasticsearch_install(layout: &Layout) -> Result<()> {
     es_script(layout, "install")
 }
 
+/// Stops Elasticsearch when `up` started it. es.sh keeps the current pid itself (the
+/// Collector tests restart the server, so the pid `up` saw may be stale by now).
 pub fn elasticsearch_down(layout: &Layout) -> Result<bool> {
-    if process::running(layout, ELASTICSEARCH).is_none() {
-        process::forget(layout, ELASTICSEARCH);
+    if !layout.pid_file(ELASTICSEARCH).exists() {
         return Ok(false);
     }
+    let was_up = probe::is_ok(&health_url(ELASTICSEARCH));
     es_script(layout, "stop")?;
     process::forget(layout, ELASTICSEARCH);
-    Ok(true)
+    Ok(was_up)
+}
+
+/// The server's current pid, from es.sh's own pid file.
+pub fn elasticsearch_pid(layout: &Layout) -> Option<i32> {
+    std::fs::read_to_string(layout.data_dir(ELASTICSEARCH).join("es.pid"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn es_script(layout: &Layout, verb: &str) -> Result<()> {

@@ -54,6 +54,9 @@ enum Cmd {
 }
 
 fn main() {
+    // Die quietly on a closed pipe (`cargo xtask status | head`), as CLI tools do.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     let layout = Layout::discover();
     let result = match cli.command {

@@ -14,9 +14,12 @@ pub fn run(layout: &Layout) -> Result<()> {
     println!("{:<14} {:<8} {:<8} probe", "component", "pid", "health");
     let mut down = Vec::new();
     for component in c::ALL {
-        let pid = process::running(layout, component)
-            .map(|t| t.pid.to_string())
-            .unwrap_or_else(|| "-".into());
+        let pid = if component == c::ELASTICSEARCH {
+            c::elasticsearch_pid(layout)
+        } else {
+            process::running(layout, component).map(|t| t.pid)
+        };
+        let pid = pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
         let health = c::health_url(component);
         let ok = probe::is_ok(&health);
         if !ok {
