@@ -21,6 +21,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run a scenario file against the service: checks, thresholds, fidelity, reports.
+    Run(crate::run::RunArgs),
     /// Server CPU per request, latency and throughput with telemetry on vs off (AC-005).
     Overhead(crate::overhead::args::Args),
 }
@@ -28,6 +30,7 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => crate::run::main(args),
         Command::Overhead(args) => crate::overhead::main(args),
     };
     match result {
