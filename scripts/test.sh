@@ -23,7 +23,8 @@ step() {
 
 step "rust: format" cargo fmt --all -- --check
 step "rust: clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
-step "rust: tests (service, otlp-sink, overhead-bench)" cargo test --workspace --locked
+step "rust: tests (service, otlp-sink, loadtest)" cargo test --workspace --locked
+step "loadtest: smoke scenario with thresholds against the service" scripts/smoke.sh
 if [[ -x otel-collector/test.sh ]]; then
     step "collector: Elasticsearch exporter (unit + integration with a real Collector and Elasticsearch)" otel-collector/test.sh
 else
