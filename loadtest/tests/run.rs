@@ -134,6 +134,27 @@ fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("json output")).expect("valid json")
 }
 
+/// `loadtest run` of `text` against the service with `--out json`, plus `extra` flags.
+/// Returns the output and the JSON report, if one was written.
+fn run_scenario(svc: &Service, name: &str, text: &str, extra: &[&str]) -> (Output, Option<Value>) {
+    let scenario = scenario_file(name, text);
+    let out_json = svc.dir.join(format!("{name}.json"));
+    let out_flag = format!("json={}", out_json.display());
+    let mut args = vec![
+        "run",
+        scenario.to_str().unwrap(),
+        "--target",
+        &svc.url,
+        "--out",
+        &out_flag,
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let out = loadtest(&args);
+    let report = out_json.is_file().then(|| json(&out_json));
+    (out, report)
+}
+
 /// The service's request count per "METHOD route", read here independently of loadtest.
 fn service_counts(base: &str) -> std::collections::BTreeMap<String, u64> {
     let addr = base.trim_start_matches("http://");
@@ -170,23 +191,16 @@ fn service_counts(base: &str) -> std::collections::BTreeMap<String, u64> {
 #[test]
 fn passing_thresholds_exit_0_and_counts_match_the_service() {
     let svc = Service::start();
-    let scenario = scenario_file("tiny-pass.toml", TINY);
-    let out_json = svc.dir.join("out.json");
     let html = svc.dir.join("report.html");
     let before = service_counts(&svc.url);
-    let out = loadtest(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--target",
-        &svc.url,
-        "--out",
-        &format!("json={}", out_json.display()),
-        "--html",
-        html.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let (out, report) = run_scenario(
+        &svc,
+        "tiny-pass.toml",
+        TINY,
+        &["--html", html.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    let report = json(&out_json);
+    let report = report.expect("JSON report");
     assert_eq!(report["passed"], true);
     // 20/s for 2 s: 40 iterations, every one answered.
     assert_eq!(report["total"]["requests"], 40, "{}", explain(&out));
@@ -224,21 +238,14 @@ fn passing_thresholds_exit_0_and_counts_match_the_service() {
 #[test]
 fn an_impossible_threshold_exits_99() {
     let svc = Service::start();
-    let scenario = scenario_file("tiny-fail.toml", TINY);
-    let out_json = svc.dir.join("out.json");
-    let out = loadtest(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--target",
-        &svc.url,
-        "--threshold",
-        "http_req_duration: p(95) < 0.001ms",
-        "--out",
-        &format!("json={}", out_json.display()),
-        "--quiet",
-    ]);
+    let (out, report) = run_scenario(
+        &svc,
+        "tiny-fail.toml",
+        TINY,
+        &["--threshold", "http_req_duration: p(95) < 0.001ms"],
+    );
     assert_eq!(out.status.code(), Some(99), "{}", explain(&out));
-    let report = json(&out_json);
+    let report = report.expect("JSON report");
     assert_eq!(report["passed"], false);
     let failed: Vec<&Value> = report["thresholds"]
         .as_array()
@@ -262,19 +269,9 @@ fn closed_model_runs_on_goose_users() {
         "type = \"ramping-vus\"\nstages = [{ duration = \"1s\", target = 2 }, { duration = \"1s\", target = 2 }]",
     );
     assert!(text.contains("ramping-vus"));
-    let scenario = scenario_file("tiny-vus.toml", &text);
-    let out_json = svc.dir.join("out.json");
-    let out = loadtest(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--target",
-        &svc.url,
-        "--out",
-        &format!("json={}", out_json.display()),
-        "--quiet",
-    ]);
+    let (out, report) = run_scenario(&svc, "tiny-vus.toml", &text, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    let report = json(&out_json);
+    let report = report.expect("JSON report");
     assert!(report["total"]["requests"].as_u64().unwrap() > 0);
     assert_eq!(report["fidelity"]["mismatches"], 0);
     assert_eq!(report["goose"]["requests"], report["total"]["requests"]);
@@ -303,18 +300,19 @@ fn frozen_metrics() -> String {
 #[test]
 fn a_fidelity_mismatch_fails_the_run() {
     let svc = Service::start();
-    let scenario = scenario_file("tiny-fidelity.toml", TINY);
-    let out = loadtest(&[
-        "run",
-        scenario.to_str().unwrap(),
-        "--target",
-        &svc.url,
-        "--metrics-url",
-        &frozen_metrics(),
-        "--fidelity-wait",
-        "0",
-        "--quiet",
-    ]);
+    let metrics = frozen_metrics();
+    let (out, report) = run_scenario(
+        &svc,
+        "tiny-fidelity.toml",
+        TINY,
+        &["--metrics-url", &metrics, "--fidelity-wait", "0"],
+    );
+    assert_eq!(
+        report.expect("JSON report")["fidelity"]["mismatches"]
+            .as_u64()
+            .map(|n| n > 0),
+        Some(true)
+    );
     assert_eq!(out.status.code(), Some(99), "{}", explain(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
