@@ -24,7 +24,7 @@ step() {
 step "rust: format" cargo fmt --all -- --check
 step "rust: clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "rust: tests (service, otlp-sink, loadtest)" cargo test --workspace --locked
-step "loadtest: smoke scenario with thresholds against the service" scripts/smoke.sh
+step "loadtest: smoke scenario with thresholds against the service" scripts/loadtest.sh loadtest/scenarios/smoke.toml
 if [[ -x otel-collector/test.sh ]]; then
     step "collector: Elasticsearch exporter (unit + integration with a real Collector and Elasticsearch)" otel-collector/test.sh
 else
