@@ -14,7 +14,7 @@ fn esc(s: &str) -> String {
 
 /// One SVG line chart of several series over the run's seconds.
 fn chart(title: &str, unit: &str, xs: usize, series: &[(&str, &str, Vec<f64>)]) -> String {
-    let (w, h, left, bottom) = (900.0, 260.0, 60.0, 30.0);
+    let (w, h, left, bottom) = (900.0, 260.0, 80.0, 30.0);
     let max = series
         .iter()
         .flat_map(|(_, _, v)| v.iter().copied())
