@@ -62,35 +62,20 @@ impl Answer {
     }
 }
 
-pub async fn iteration(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
-    let due = match &ctx.schedule {
-        Some(schedule) => match schedule.take() {
-            Some(due) => {
-                tokio::time::sleep_until(due.into()).await;
-                Some(due)
-            }
-            None => {
-                // Everything is handed out: idle until the run ends.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                return Ok(());
-            }
-        },
-        None => None,
-    };
-    let (planned, user_id) = plan(ctx, user);
-    let request_id = format!(
-        "{}-{:08}",
-        ctx.run_id,
-        ctx.next_request.fetch_add(1, Ordering::Relaxed)
-    );
+/// Sends one planned request through goose and checks the answer.
+async fn exchange(
+    user: &mut GooseUser,
+    planned: &Planned,
+    request_id: &str,
+    user_id: &str,
+) -> (Answer, Checked) {
     let action = planned.action;
     let m = method(action);
-    let sent = Instant::now();
-    let (answer, mut checked) = match user.get_request_builder(&m, &planned.path) {
+    match user.get_request_builder(&m, &planned.path) {
         Ok(mut builder) => {
             builder = builder
-                .header("x-request-id", &request_id)
-                .header("x-user-id", &user_id);
+                .header("x-request-id", request_id)
+                .header("x-user-id", user_id);
             if let Some(body) = &planned.body {
                 builder = builder
                     .header("content-type", "application/json")
@@ -126,7 +111,7 @@ pub async fn iteration(ctx: &Context, user: &mut GooseUser) -> TransactionResult
                         }
                         Err(e) => Answer::none(e.to_string()),
                     };
-                    let checked = checks::check(&planned, answer.status, &answer.body);
+                    let checked = checks::check(planned, answer.status, &answer.body);
                     // Goose judged the status only; tell it about failed body checks too.
                     if request.success && answer.error.is_none() && !checked.all_passed() {
                         let reason = checked.first_failure().unwrap_or("check failed");
@@ -139,40 +124,63 @@ pub async fn iteration(ctx: &Context, user: &mut GooseUser) -> TransactionResult
             }
         }
         Err(e) => (Answer::none(e.to_string()), Checked::default()),
-    };
-    let latency = due.unwrap_or(sent).elapsed();
-    {
-        if answer.status == 0 {
-            // No response: the status check fails (and is counted as such).
-            checked.results = vec![CheckResult {
-                name: checks::status_check(action.expected_status()),
-                pass: false,
-            }];
-        }
-        if let (Some(id), Some(state)) =
-            (checked.created_id, user.get_session_data_mut::<UserState>())
-        {
-            state.created(&planned, id);
-        }
-        let failure = match (&answer.error, checked.first_failure()) {
-            (None, None) => None,
-            (err, check) => Some(Failure {
-                request_id,
-                route: action.tag(),
-                path: planned.path.clone(),
-                status: answer.status,
-                reason: err.clone().or(check.map(str::to_owned)).unwrap_or_default(),
-            }),
-        };
-        ctx.recorder.record(Outcome {
-            action,
-            send_lag_us: due.map(|d| sent.saturating_duration_since(d).as_micros() as u64),
-            latency_us: latency.as_micros() as u64,
-            answered: answer.status != 0,
-            checks: &checked,
-            failure,
-        });
     }
+}
+
+pub async fn iteration(ctx: &Context, user: &mut GooseUser) -> TransactionResult {
+    let due = match &ctx.schedule {
+        Some(schedule) => match schedule.take() {
+            Some(due) => {
+                tokio::time::sleep_until(due.into()).await;
+                Some(due)
+            }
+            None => {
+                // Everything is handed out: idle until the run ends.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                return Ok(());
+            }
+        },
+        None => None,
+    };
+    let (planned, user_id) = plan(ctx, user);
+    let request_id = format!(
+        "{}-{:08}",
+        ctx.run_id,
+        ctx.next_request.fetch_add(1, Ordering::Relaxed)
+    );
+    let action = planned.action;
+    let sent = Instant::now();
+    let (answer, mut checked) = exchange(user, &planned, &request_id, &user_id).await;
+    let latency = due.unwrap_or(sent).elapsed();
+    if answer.status == 0 {
+        // No response: the status check fails (and is counted as such).
+        checked.results = vec![CheckResult {
+            name: checks::status_check(action.expected_status()),
+            pass: false,
+        }];
+    }
+    if let (Some(id), Some(state)) = (checked.created_id, user.get_session_data_mut::<UserState>())
+    {
+        state.created(&planned, id);
+    }
+    let failure = match (&answer.error, checked.first_failure()) {
+        (None, None) => None,
+        (err, check) => Some(Failure {
+            request_id,
+            route: action.tag(),
+            path: planned.path.clone(),
+            status: answer.status,
+            reason: err.clone().or(check.map(str::to_owned)).unwrap_or_default(),
+        }),
+    };
+    ctx.recorder.record(Outcome {
+        action,
+        send_lag_us: due.map(|d| sent.saturating_duration_since(d).as_micros() as u64),
+        latency_us: latency.as_micros() as u64,
+        answered: answer.status != 0,
+        checks: &checked,
+        failure,
+    });
     if let Some(schedule) = &ctx.schedule {
         if schedule.finish() {
             goose::trigger_killswitch("every scheduled iteration has run");
