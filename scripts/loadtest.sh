@@ -14,8 +14,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scenario=${1:-loadtest/scenarios/smoke.toml}
-shift || true
+scenario=loadtest/scenarios/smoke.toml
+if [[ $# -gt 0 && $1 != -* ]]; then
+    scenario=$1
+    shift
+fi
 name=$(basename "$scenario" .toml)
 profile=${PROFILE:-debug}
 if [[ $profile == release ]]; then

@@ -36,6 +36,15 @@ pub fn status_check(expected: u16) -> &'static str {
     }
 }
 
+/// The service took our x-request-id (it echoes the id it used): its logs for this
+/// request can be found by the id the run prints.
+pub fn request_id_echoed(sent: &str, echoed: Option<&str>) -> CheckResult {
+    CheckResult {
+        name: "x-request-id echoed",
+        pass: echoed == Some(sent),
+    }
+}
+
 pub fn check(planned: &Planned, status: u16, body: &[u8]) -> Checked {
     let action = planned.action;
     let expected = action.expected_status();
@@ -119,6 +128,13 @@ mod tests {
             body,
             expect_id,
         }
+    }
+
+    #[test]
+    fn request_ids_must_come_back() {
+        assert!(request_id_echoed("lt1-00000001", Some("lt1-00000001")).pass);
+        assert!(!request_id_echoed("lt1-00000001", Some("0193f-uuid")).pass);
+        assert!(!request_id_echoed("lt1-00000001", None).pass);
     }
 
     #[test]

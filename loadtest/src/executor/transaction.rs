@@ -93,9 +93,15 @@ async fn exchange(
                     mut request,
                     response,
                 }) => {
+                    let mut echoed = None;
                     let answer = match response {
                         Ok(r) => {
                             let status = r.status().as_u16();
+                            echoed = r
+                                .headers()
+                                .get("x-request-id")
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_owned);
                             match r.bytes().await {
                                 Ok(b) => Answer {
                                     status,
@@ -111,7 +117,12 @@ async fn exchange(
                         }
                         Err(e) => Answer::none(e.to_string()),
                     };
-                    let checked = checks::check(planned, answer.status, &answer.body);
+                    let mut checked = checks::check(planned, answer.status, &answer.body);
+                    if answer.status != 0 {
+                        checked
+                            .results
+                            .push(checks::request_id_echoed(request_id, echoed.as_deref()));
+                    }
                     // Goose judged the status only; tell it about failed body checks too.
                     if request.success && answer.error.is_none() && !checked.all_passed() {
                         let reason = checked.first_failure().unwrap_or("check failed");
