@@ -38,7 +38,7 @@ impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "budget ({}) {:<34} median delta {:+.2} {} (rounds {:+.2} .. {:+.2}) -> {}",
+            "budget ({}) {:<46} median delta {:+.2} {} (rounds {:+.2} .. {:+.2}) -> {}",
             self.owner,
             self.budget,
             self.observed,
