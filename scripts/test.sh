@@ -23,7 +23,8 @@ step() {
 
 step "rust: format" cargo fmt --all -- --check
 step "rust: clippy" cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
-step "rust: tests (service, otlp-sink, overhead-bench, xtask incl. compose.yml checks)" cargo test --workspace --locked
+step "rust: tests (service, otlp-sink, loadtest, xtask incl. compose.yml checks)" cargo test --workspace --locked
+step "loadtest: smoke scenario with thresholds against the service" scripts/loadtest.sh loadtest/scenarios/smoke.toml
 
 # The native stack: installs and starts everything (cargo xtask up), then the tests
 # against the real servers. A stack that was already up is left running.
@@ -38,6 +39,9 @@ step "prometheus: promtool check config + rules, rule unit tests; amtool check-c
     bash -c 'promtool check config prometheus/prometheus.yml && promtool test rules prometheus/tests/*.yml && amtool check-config prometheus/alertmanager.yml'
 step "stack: tests against the real pipeline (incl. backend swap)" \
     cargo test -p xtask --features stack-tests --locked --test stack --test backend_swap -- --nocapture
+step "loadtest: smoke scenario against the stack's service, counts checked in Prometheus" \
+    cargo run --quiet --release --locked -p loadtest -- run loadtest/scenarios/smoke.toml \
+    --target http://127.0.0.1:8080 --prometheus http://127.0.0.1:9090 --quiet
 if [[ -x otel-collector/test.sh ]]; then
     step "collector: Elasticsearch exporter (unit + integration with a real Collector and Elasticsearch)" otel-collector/test.sh
 else

@@ -2,7 +2,7 @@
 //! router in-process (tower `oneshot`) on a current-thread runtime and reads
 //! the whole process's CPU time (request path plus the export thread, after
 //! the final flush). A profiling aid beside the end-to-end benchmark in
-//! tools/overhead-bench, which is the one that counts.
+//! `loadtest overhead` (docs/performance.md), which is the one that counts.
 //!
 //! cargo run --release -p alertingscout --example telemetry_cost -- on|off [requests] [health|post]
 //! (with `on`, point OTEL_EXPORTER_OTLP_ENDPOINT at a receiver, e.g. target/release/otlp-sink)

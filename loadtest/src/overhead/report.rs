@@ -6,12 +6,10 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::endpoint::Endpoint;
-use crate::run::{EndpointRun, Run};
+use crate::overhead::budget::{self, Verdict};
+use crate::overhead::endpoint::Endpoint;
+use crate::overhead::run::{EndpointRun, Run};
 use crate::stats::{spread, Spread};
-
-/// The goal: telemetry adds at most this much server CPU per request.
-pub const GOAL_US: f64 = 5.0;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Metric {
@@ -32,7 +30,11 @@ pub struct EndpointSummary {
     pub bench_cpu_share: Metric,
     pub p50_us: Metric,
     pub p99_us: Metric,
+    /// Per-round (on - off) / off of the median at the fixed rate, in percent.
+    pub p50_change_pct: Option<Spread>,
     pub fixed_rate_cpu_us_per_request: Metric,
+    /// AC-005 and our own budgets, judged on the medians over rounds.
+    pub budgets: Vec<Verdict>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -68,10 +70,24 @@ fn metric(runs: &[Run], ep: Endpoint, value: impl Fn(&EndpointRun) -> f64) -> Me
             .filter_map(|r| endpoint_of(r, ep).map(&value))
             .collect()
     };
+    Metric {
+        off: spread(&side(false)),
+        on: spread(&side(true)),
+        delta: paired(runs, ep, &value, |on, off| on - off),
+    }
+}
+
+/// `combine(on, off)` of the same round, for every round that has both, as a spread.
+fn paired(
+    runs: &[Run],
+    ep: Endpoint,
+    value: impl Fn(&EndpointRun) -> f64,
+    combine: impl Fn(f64, f64) -> f64,
+) -> Option<Spread> {
     let mut rounds: Vec<usize> = runs.iter().map(|r| r.round).collect();
     rounds.sort_unstable();
     rounds.dedup();
-    let deltas: Vec<f64> = rounds
+    let values: Vec<f64> = rounds
         .iter()
         .filter_map(|&round| {
             let pick = |on: bool| {
@@ -80,13 +96,33 @@ fn metric(runs: &[Run], ep: Endpoint, value: impl Fn(&EndpointRun) -> f64) -> Me
                     .and_then(|r| endpoint_of(r, ep))
                     .map(&value)
             };
-            Some(pick(true)? - pick(false)?)
+            Some(combine(pick(true)?, pick(false)?))
         })
         .collect();
-    Metric {
-        off: spread(&side(false)),
-        on: spread(&side(true)),
-        delta: spread(&deltas),
+    spread(&values)
+}
+
+fn endpoint_summary(runs: &[Run], ep: Endpoint, rounds: usize) -> EndpointSummary {
+    EndpointSummary {
+        endpoint: ep,
+        rounds,
+        cpu_us_per_request: metric(runs, ep, |e| e.saturation.cpu_us_per_request),
+        requests_per_second: metric(runs, ep, |e| e.saturation.requests_per_second),
+        server_core_share: metric(runs, ep, |e| 100.0 * e.saturation.server_core_share),
+        foreign_load_on_server_core: metric(runs, ep, |e| {
+            100.0 * e.saturation.foreign_load_on_server_core
+        }),
+        bench_cpu_share: metric(runs, ep, |e| 100.0 * e.saturation.bench_cpu_share),
+        p50_us: metric(runs, ep, |e| e.fixed_rate.p50_us),
+        p99_us: metric(runs, ep, |e| e.fixed_rate.p99_us),
+        p50_change_pct: paired(
+            runs,
+            ep,
+            |e| e.fixed_rate.p50_us,
+            |on, off| 100.0 * (on - off) / off,
+        ),
+        fixed_rate_cpu_us_per_request: metric(runs, ep, |e| e.fixed_rate.server_cpu_us_per_request),
+        budgets: Vec::new(),
     }
 }
 
@@ -94,21 +130,10 @@ pub fn summarize(runs: &[Run], endpoints: &[Endpoint]) -> Summary {
     let rounds = runs.iter().map(|r| r.round + 1).max().unwrap_or(0);
     let endpoints = endpoints
         .iter()
-        .map(|&ep| EndpointSummary {
-            endpoint: ep,
-            rounds,
-            cpu_us_per_request: metric(runs, ep, |e| e.saturation.cpu_us_per_request),
-            requests_per_second: metric(runs, ep, |e| e.saturation.requests_per_second),
-            server_core_share: metric(runs, ep, |e| 100.0 * e.saturation.server_core_share),
-            foreign_load_on_server_core: metric(runs, ep, |e| {
-                100.0 * e.saturation.foreign_load_on_server_core
-            }),
-            bench_cpu_share: metric(runs, ep, |e| 100.0 * e.saturation.bench_cpu_share),
-            p50_us: metric(runs, ep, |e| e.fixed_rate.p50_us),
-            p99_us: metric(runs, ep, |e| e.fixed_rate.p99_us),
-            fixed_rate_cpu_us_per_request: metric(runs, ep, |e| {
-                e.fixed_rate.server_cpu_us_per_request
-            }),
+        .map(|&ep| {
+            let mut e = endpoint_summary(runs, ep, rounds);
+            e.budgets = budget::judge(&e);
+            e
         })
         .collect();
     let records = runs
@@ -213,17 +238,8 @@ pub fn render(summary: &Summary, rate: f64) -> String {
             &format!("server CPU us/request @{rate:.0}/s"),
             &e.fixed_rate_cpu_us_per_request,
         );
-        if let Some(d) = e.cpu_us_per_request.delta {
-            let verdict = if d.median <= GOAL_US {
-                "meets"
-            } else {
-                "ABOVE"
-            };
-            let _ = writeln!(
-                out,
-                "  goal <= {GOAL_US} us/request: median delta {} -> {verdict}",
-                signed(d.median)
-            );
+        for v in &e.budgets {
+            let _ = writeln!(out, "  {v}");
         }
     }
     let _ = writeln!(
@@ -293,9 +309,9 @@ pub fn render(summary: &Summary, rate: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::closed::Saturation;
-    use crate::load::open::FixedRate;
-    use crate::run::Received;
+    use crate::overhead::load::closed::Saturation;
+    use crate::overhead::load::open::FixedRate;
+    use crate::overhead::run::Received;
 
     fn run(round: usize, telemetry: bool, cpu: f64) -> Run {
         Run {

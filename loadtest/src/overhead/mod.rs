@@ -1,31 +1,28 @@
-//! overhead-bench: what telemetry costs the AlertingScout server, per request.
+//! `loadtest overhead`: what telemetry costs the AlertingScout server, per request (AC-005).
 //!
 //! The same binary runs with telemetry on and with OTEL_SDK_DISABLED=true, alternating
 //! the order each round. The server has CPU 0 to itself; this process (load generator
-//! and an in-process OTLP receiver) lives on CPU 1. See docs/benchmarks.md.
+//! and an in-process OTLP receiver) lives on CPU 1. See docs/performance.md.
 
-mod affinity;
-mod args;
-mod endpoint;
-mod http1;
-mod load;
-mod procstat;
-mod report;
-mod run;
-mod server;
-mod stats;
+pub mod args;
+pub mod budget;
+pub mod endpoint;
+pub mod load;
+pub mod report;
+pub mod run;
+pub mod server;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use clap::Parser;
 use otlp_sink::Sink;
 use serde::Serialize;
 
-use crate::args::{Args, Settings};
-use crate::run::Run;
+use crate::affinity;
+use crate::overhead::args::{Args, Settings};
+use crate::overhead::run::Run;
 
 #[derive(Serialize)]
 struct JsonOut<'a> {
@@ -34,8 +31,9 @@ struct JsonOut<'a> {
     summary: &'a report::Summary,
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+/// Runs the whole gate; returns whether every budget was met (the caller maps that to
+/// the exit code).
+pub fn main(args: Args) -> anyhow::Result<bool> {
     let s = args.settings()?;
     anyhow::ensure!(
         s.binary.is_file(),
@@ -62,10 +60,10 @@ fn main() -> anyhow::Result<()> {
     let sink = rt.block_on(Sink::start_on(any, Some(any), false))?;
 
     let workdir = args.workdir.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("overhead-bench-{}", std::process::id()))
+        std::env::temp_dir().join(format!("loadtest-overhead-{}", std::process::id()))
     });
     eprintln!(
-        "overhead-bench: {} rounds x {:?}, saturation {}+{} s with {} conns, {} req/s for {} s; server CPU {}, bench CPU {}, OTLP {}",
+        "loadtest overhead: {} rounds x {:?}, saturation {}+{} s with {} conns, {} req/s for {} s; server CPU {}, bench CPU {}, OTLP {}",
         s.rounds, s.endpoints, s.warmup_s, s.duration_s, s.connections, s.rate, s.open_duration_s,
         s.server_cpu, s.bench_cpu, s.protocol
     );
@@ -119,7 +117,20 @@ fn main() -> anyhow::Result<()> {
     }
     drop(sink);
     rt.shutdown_background();
-    Ok(())
+    let met = summary
+        .endpoints
+        .iter()
+        .flat_map(|e| &e.budgets)
+        .all(|v| v.pass);
+    println!(
+        "overhead gate: {}",
+        if met {
+            "every budget met"
+        } else {
+            "a budget was exceeded (exit 99)"
+        }
+    );
+    Ok(met)
 }
 
 fn progress(r: &Run, started: Instant) -> String {

@@ -9,13 +9,13 @@ use anyhow::Context;
 use otlp_sink::{Counts, Sink};
 use serde::Serialize;
 
-use crate::args::{secs, Settings};
-use crate::endpoint::{self, Endpoint, RequestBuilder};
 use crate::http1::Conn;
-use crate::load::closed::{self, Saturation};
-use crate::load::open::{self, FixedRate};
+use crate::overhead::args::{secs, Settings};
+use crate::overhead::endpoint::{self, Endpoint, RequestBuilder};
+use crate::overhead::load::closed::{self, Saturation};
+use crate::overhead::load::open::{self, FixedRate};
+use crate::overhead::server::{self, Server};
 use crate::procstat;
-use crate::server::{self, Server};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct EndpointRun {
@@ -67,9 +67,10 @@ pub fn run_once(
 ) -> anyhow::Result<Run> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let before = sink.counts();
-    let endpoint = match s.protocol.as_str() {
-        "grpc" => sink.grpc_endpoint(),
-        _ => sink
+    let endpoint = match (&s.collector, s.protocol.as_str()) {
+        (Some(url), _) => url.clone(),
+        (None, "grpc") => sink.grpc_endpoint(),
+        (None, _) => sink
             .http_endpoint()
             .context("the receiver was started without OTLP/HTTP")?,
     };

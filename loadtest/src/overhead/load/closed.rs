@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::endpoint::RequestBuilder;
 use crate::http1::Conn;
+use crate::overhead::endpoint::RequestBuilder;
 use crate::procstat;
 
 #[derive(Clone, Debug, Serialize)]

@@ -4,16 +4,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
 use serde::Serialize;
 
-use crate::endpoint::Endpoint;
+use crate::overhead::endpoint::Endpoint;
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "overhead-bench",
-    about = "Server CPU per request and latency of the same alertingscout binary with telemetry on vs OTEL_SDK_DISABLED=true"
-)]
+/// `loadtest overhead`: server CPU per request and latency of the same alertingscout
+/// binary with telemetry on vs OTEL_SDK_DISABLED=true.
+#[derive(clap::Args, Debug)]
 pub struct Args {
     /// The service binary (run from the repository root for the default).
     #[arg(long, default_value = "target/release/alertingscout")]
@@ -65,6 +62,10 @@ pub struct Args {
     /// receiver serves both).
     #[arg(long, default_value = "grpc", value_parser = ["grpc", "http/protobuf"])]
     pub protocol: String,
+    /// Export to this OTLP endpoint (e.g. a running Collector, http://127.0.0.1:4317)
+    /// instead of the in-process receiver; records received are then not counted.
+    #[arg(long)]
+    pub collector: Option<String>,
     /// Extra environment for the server in both modes, KEY=VALUE, repeatable
     /// (e.g. --env OTEL_BSP_MAX_QUEUE_SIZE=8192 to compare exporter settings).
     #[arg(long = "env", value_parser = parse_kv)]
@@ -93,6 +94,7 @@ pub struct Settings {
     pub server_cpu: usize,
     pub bench_cpu: usize,
     pub protocol: String,
+    pub collector: Option<String>,
     pub extra_env: Vec<(String, String)>,
 }
 
@@ -134,6 +136,7 @@ impl Args {
             server_cpu: self.server_cpu,
             bench_cpu: self.bench_cpu,
             protocol: self.protocol.clone(),
+            collector: self.collector.clone(),
             extra_env: self.extra_env.clone(),
         };
         anyhow::ensure!(s.rounds > 0, "--rounds must be at least 1");
@@ -168,6 +171,19 @@ pub fn secs(s: f64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    impl Args {
+        fn try_parse_from<const N: usize>(argv: [&str; N]) -> Result<Args, clap::Error> {
+            Cli::try_parse_from(argv).map(|c| c.args)
+        }
+    }
 
     #[test]
     fn quick_preset_and_explicit_override() {

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::endpoint::RequestBuilder;
 use crate::http1::Conn;
+use crate::overhead::endpoint::RequestBuilder;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct FixedRate {

@@ -1,0 +1,44 @@
+//! The command line: `loadtest run SCENARIO [flags]` and `loadtest overhead [flags]`.
+//! Exit codes as k6's: 0 all thresholds passed, 99 a threshold (or an overhead budget)
+//! failed, 1 anything else went wrong (bad scenario file, unreachable target).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// k6's exit code for failed thresholds.
+pub const THRESHOLDS_FAILED: u8 = 99;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "loadtest",
+    about = "k6-style load tests for AlertingScout, and the telemetry overhead gate"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a scenario file against the service: checks, thresholds, fidelity, reports.
+    Run(crate::run::RunArgs),
+    /// Server CPU per request, latency and throughput with telemetry on vs off (AC-005).
+    Overhead(crate::overhead::args::Args),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => crate::run::main(args),
+        Command::Overhead(args) => crate::overhead::main(args),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(THRESHOLDS_FAILED),
+        Err(e) => {
+            eprintln!("loadtest: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

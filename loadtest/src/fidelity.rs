@@ -1,0 +1,340 @@
+//! Metric fidelity: the requests this run got answers to, per route, against what the
+//! service itself counted (`http_server_request_duration_seconds_count`, summed over
+//! status codes), read before and after the run from the service's `/metrics` or from
+//! Prometheus' query API. Any route whose counts differ is a mismatch, and
+//! `fidelity_mismatches: count == 0` is a threshold of every run that checks fidelity.
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::http1::Conn;
+use crate::mix::action::ALL;
+
+pub const COUNTER: &str = "http_server_request_duration_seconds_count";
+
+/// Where the service's own counts are read.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// The service's Prometheus endpoint, e.g. http://127.0.0.1:8080/metrics.
+    Metrics(String),
+    /// A Prometheus server scraping the service, e.g. http://127.0.0.1:9090.
+    Prometheus(String),
+}
+
+impl Source {
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Metrics(u) => u.clone(),
+            Source::Prometheus(u) => format!("Prometheus at {u}"),
+        }
+    }
+
+    /// Counts by route tag ("GET /projects/{id}"), API routes only.
+    pub fn read(&self) -> anyhow::Result<BTreeMap<String, u64>> {
+        let counts = match self {
+            Source::Metrics(url) => parse_exposition(&get(url)?),
+            Source::Prometheus(url) => {
+                let query = format!("sum by (http_request_method, http_route) ({COUNTER})");
+                let url = format!(
+                    "{}/api/v1/query?query={}",
+                    url.trim_end_matches('/'),
+                    percent_encode(&query)
+                );
+                parse_prometheus_query(&get(&url)?)?
+            }
+        };
+        let api: Vec<&str> = ALL.iter().map(|a| a.tag()).collect();
+        Ok(counts
+            .into_iter()
+            .filter(|(k, _)| api.contains(&k.as_str()))
+            .collect())
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RouteFidelity {
+    pub route: String,
+    pub sent: u64,
+    pub counted: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub source: String,
+    pub routes: Vec<RouteFidelity>,
+    pub mismatches: u64,
+}
+
+/// The counts before the run, taken after a `GET /health` that proves the service
+/// answers. The service's own endpoint counts that probe at once; Prometheus only
+/// after the next export and scrape, so for it we wait until the probe shows up: a
+/// baseline read earlier would count the probe (and anything else still in flight)
+/// as part of the run.
+pub fn baseline(
+    source: &Source,
+    target: &str,
+    wait: Duration,
+) -> anyhow::Result<BTreeMap<String, u64>> {
+    const PROBE: &str = "GET /health";
+    let first = source.read()?;
+    get(&format!("{target}/health"))
+        .with_context(|| format!("the target {target} does not answer GET /health"))?;
+    if matches!(source, Source::Metrics(_)) {
+        return source.read();
+    }
+    let seen = first.get(PROBE).copied().unwrap_or(0);
+    let deadline = Instant::now() + wait;
+    loop {
+        let now = source.read()?;
+        if now.get(PROBE).copied().unwrap_or(0) > seen {
+            return Ok(now);
+        }
+        if Instant::now() >= deadline {
+            anyhow::bail!(
+                "{} did not count a GET /health within {} s: is it scraping the service?",
+                source.describe(),
+                wait.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Compares `ours` with the service's counts after - before, reading again until they
+/// agree or `wait` is over (the service or Prometheus may not have counted the last
+/// requests yet).
+pub fn compare(
+    source: &Source,
+    before: &BTreeMap<String, u64>,
+    ours: &BTreeMap<String, u64>,
+    wait: Duration,
+) -> anyhow::Result<Report> {
+    let deadline = Instant::now() + wait;
+    loop {
+        let after = source.read()?;
+        let report = diff(source, before, &after, ours);
+        if report.mismatches == 0 || Instant::now() >= deadline {
+            return Ok(report);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn diff(
+    source: &Source,
+    before: &BTreeMap<String, u64>,
+    after: &BTreeMap<String, u64>,
+    ours: &BTreeMap<String, u64>,
+) -> Report {
+    let mut routes: Vec<String> = ours.keys().chain(after.keys()).cloned().collect();
+    routes.sort();
+    routes.dedup();
+    let rows: Vec<RouteFidelity> = routes
+        .into_iter()
+        .map(|route| {
+            let counted = after
+                .get(&route)
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(before.get(&route).copied().unwrap_or(0));
+            RouteFidelity {
+                sent: ours.get(&route).copied().unwrap_or(0),
+                counted,
+                route,
+            }
+        })
+        .filter(|r| r.sent > 0 || r.counted > 0)
+        .collect();
+    Report {
+        source: source.describe(),
+        mismatches: rows.iter().filter(|r| r.sent != r.counted).count() as u64,
+        routes: rows,
+    }
+}
+
+/// Sums the counter per (method, route) over every other label.
+pub fn parse_exposition(text: &str) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix(COUNTER) else {
+            continue;
+        };
+        let Some(labels_end) = rest.rfind('}') else {
+            continue;
+        };
+        let Some(labels) = rest[..labels_end].strip_prefix('{') else {
+            continue;
+        };
+        let value = rest[labels_end + 1..].split_whitespace().next();
+        let Some(value) = value.and_then(|v| v.parse::<f64>().ok()) else {
+            continue;
+        };
+        let labels = parse_labels(labels);
+        if let (Some(m), Some(r)) = (labels.get("http_request_method"), labels.get("http_route")) {
+            *out.entry(format!("{m} {r}")).or_insert(0) += value as u64;
+        }
+    }
+    out
+}
+
+/// `a="x",b="y, \"z\""` -> map. Values may hold commas, braces and escaped quotes.
+fn parse_labels(text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut rest = text;
+    while let Some(eq) = rest.find('=') {
+        let name = rest[..eq].trim().trim_start_matches(',').trim().to_owned();
+        let after = &rest[eq + 1..];
+        let Some(body) = after.strip_prefix('"') else {
+            break;
+        };
+        let mut value = String::new();
+        let mut chars = body.char_indices();
+        let mut end = body.len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, n)) = chars.next() {
+                        value.push(if n == 'n' { '\n' } else { n });
+                    }
+                }
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                c => value.push(c),
+            }
+        }
+        out.insert(name, value);
+        rest = &body[end.min(body.len())..];
+    }
+    out
+}
+
+fn parse_prometheus_query(body: &str) -> anyhow::Result<BTreeMap<String, u64>> {
+    let v: serde_json::Value = serde_json::from_str(body).context("Prometheus answer")?;
+    anyhow::ensure!(v["status"] == "success", "Prometheus query failed: {body}");
+    let mut out = BTreeMap::new();
+    for series in v["data"]["result"].as_array().into_iter().flatten() {
+        let m = series["metric"]["http_request_method"].as_str();
+        let r = series["metric"]["http_route"].as_str();
+        let value = series["value"][1]
+            .as_str()
+            .and_then(|s| s.parse::<f64>().ok());
+        if let (Some(m), Some(r), Some(value)) = (m, r, value) {
+            *out.entry(format!("{m} {r}")).or_insert(0) += value as u64;
+        }
+    }
+    Ok(out)
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `http://host:port/path` -> (address, host header, path).
+pub fn split_url(url: &str) -> anyhow::Result<(SocketAddr, String, String)> {
+    let rest = url
+        .strip_prefix("http://")
+        .with_context(|| format!("{url:?}: only http:// URLs are supported"))?;
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let with_port = if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:80")
+    };
+    let addr = with_port
+        .to_socket_addrs()
+        .with_context(|| format!("resolving {host}"))?
+        .next()
+        .with_context(|| format!("{host} has no address"))?;
+    Ok((addr, host.to_owned(), path.to_owned()))
+}
+
+pub fn get(url: &str) -> anyhow::Result<String> {
+    let (addr, host, path) = split_url(url)?;
+    let req = format!("GET {path} HTTP/1.1\r\nhost: {host}\r\nx-user-id: loadtest\r\n\r\n");
+    let resp = Conn::connect(addr)
+        .and_then(|mut c| c.request(req.as_bytes()))
+        .with_context(|| format!("GET {url}"))?;
+    anyhow::ensure!(
+        resp.status == 200,
+        "GET {url} answered {} (is ALERTINGSCOUT_PROMETHEUS_METRICS=on?)",
+        resp.status
+    );
+    Ok(String::from_utf8_lossy(&resp.body).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = r#"# HELP http_server_request_duration_seconds Duration of HTTP server requests.
+# TYPE http_server_request_duration_seconds histogram
+http_server_request_duration_seconds_bucket{http_request_method="GET",http_response_status_code="200",http_route="/health",otel_scope_name="alertingscout",le="0.005"} 3
+http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/health",otel_scope_name="alertingscout"} 7
+http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="404",http_route="/projects/{id}",otel_scope_name="alertingscout"} 2
+http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/projects/{id}",otel_scope_name="a, \"b\""} 5
+http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/metrics",otel_scope_name="alertingscout"} 1
+"#;
+
+    #[test]
+    fn sums_over_status_codes() {
+        let c = parse_exposition(TEXT);
+        assert_eq!(c.get("GET /health"), Some(&7));
+        assert_eq!(c.get("GET /projects/{id}"), Some(&7));
+        assert_eq!(c.get("GET /metrics"), Some(&1));
+        assert_eq!(c.len(), 3);
+    }
+
+    #[test]
+    fn diff_counts_mismatched_routes() {
+        let src = Source::Metrics("m".into());
+        let before = BTreeMap::from([("GET /health".to_owned(), 2)]);
+        let after = BTreeMap::from([
+            ("GET /health".to_owned(), 12),
+            ("POST /projects".to_owned(), 4),
+        ]);
+        let ours = BTreeMap::from([
+            ("GET /health".to_owned(), 10),
+            ("POST /projects".to_owned(), 5),
+        ]);
+        let r = diff(&src, &before, &after, &ours);
+        assert_eq!(r.mismatches, 1);
+        assert_eq!(r.routes.len(), 2);
+    }
+
+    #[test]
+    fn prometheus_answers() {
+        let body = r#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{"http_request_method":"GET","http_route":"/health"},"value":[1.0,"41"]}]}}"#;
+        assert_eq!(
+            parse_prometheus_query(body).unwrap().get("GET /health"),
+            Some(&41)
+        );
+        assert!(parse_prometheus_query(r#"{"status":"error"}"#).is_err());
+        assert_eq!(percent_encode("a b(c)"), "a%20b%28c%29");
+    }
+
+    #[test]
+    fn urls() {
+        let (addr, host, path) = split_url("http://127.0.0.1:9090/metrics").unwrap();
+        assert_eq!(addr.port(), 9090);
+        assert_eq!(host, "127.0.0.1:9090");
+        assert_eq!(path, "/metrics");
+        assert!(split_url("https://x").is_err());
+    }
+}
