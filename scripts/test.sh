@@ -40,7 +40,7 @@ step "prometheus: promtool check config + rules, rule unit tests; amtool check-c
 step "stack: tests against the real pipeline (incl. backend swap)" \
     cargo test -p xtask --features stack-tests --locked --test stack --test backend_swap -- --nocapture
 step "loadtest: smoke scenario against the stack's service, counts checked in Prometheus" \
-    cargo run --quiet --release --locked -p loadtest -- run loadtest/scenarios/smoke.toml \
+    cargo run --quiet --locked -p loadtest -- run loadtest/scenarios/smoke.toml \
     --target http://127.0.0.1:8080 --prometheus http://127.0.0.1:9090 --quiet
 if [[ -x otel-collector/test.sh ]]; then
     step "collector: Elasticsearch exporter (unit + integration with a real Collector and Elasticsearch)" otel-collector/test.sh
