@@ -70,29 +70,30 @@ pub struct Report {
 }
 
 /// The counts before the run, taken after a `GET /health` that proves the service
-/// answers. The service's own endpoint counts that probe at once; Prometheus only
-/// after the next export and scrape, so for it we wait until the probe shows up: a
-/// baseline read earlier would count the probe (and anything else still in flight)
-/// as part of the run.
+/// answers. The service's own endpoint counts that probe at once. Prometheus counts it
+/// only after the service's next metric export and the next scrape, and requests made
+/// just before the run arrive the same way: so we wait until the probe shows up, then
+/// one more export-and-scrape cycle, and read the baseline then. Read earlier, the
+/// probe or a straggler would count as part of the run.
 pub fn baseline(
     source: &Source,
     target: &str,
     wait: Duration,
 ) -> anyhow::Result<BTreeMap<String, u64>> {
     const PROBE: &str = "GET /health";
+    /// The service exports every 5 s (OTEL_METRIC_EXPORT_INTERVAL) and Prometheus
+    /// scrapes every 5 s (prometheus/prometheus.yml); 2 s of margin.
+    const SETTLE: Duration = Duration::from_secs(12);
     let first = source.read()?;
     get(&format!("{target}/health"))
         .with_context(|| format!("the target {target} does not answer GET /health"))?;
+    let probed = Instant::now();
     if matches!(source, Source::Metrics(_)) {
         return source.read();
     }
     let seen = first.get(PROBE).copied().unwrap_or(0);
-    let deadline = Instant::now() + wait;
-    loop {
-        let now = source.read()?;
-        if now.get(PROBE).copied().unwrap_or(0) > seen {
-            return Ok(now);
-        }
+    let deadline = probed + wait;
+    while source.read()?.get(PROBE).copied().unwrap_or(0) <= seen {
         if Instant::now() >= deadline {
             anyhow::bail!(
                 "{} did not count a GET /health within {} s: is it scraping the service?",
@@ -102,6 +103,8 @@ pub fn baseline(
         }
         std::thread::sleep(Duration::from_millis(250));
     }
+    std::thread::sleep(SETTLE.saturating_sub(probed.elapsed()));
+    source.read()
 }
 
 /// Compares `ours` with the service's counts after - before, reading again until they

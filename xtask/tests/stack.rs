@@ -60,11 +60,17 @@ fn logs_of_a_request_are_found_by_request_id_with_the_fr003_fields() {
         AC_002,
         Duration::from_millis(250),
         || {
+            // Both requests' logs: the project's, and the todo's (by its trace id).
             let docs = es_search(LOGS, term("request_id", &rid), 100)?;
-            Ok((docs.len() >= 2).then_some(docs))
+            let todo_trace = created.trace_id().unwrap_or_default();
+            let both = docs.iter().any(|d| d["message"] == "project created")
+                && docs
+                    .iter()
+                    .any(|d| d["trace.id"] == todo_trace && d["todo.id"].is_number());
+            Ok(both.then_some(docs))
         },
     )
-    .expect("logs searchable by request_id");
+    .expect("logs of both requests searchable by request_id");
 
     for doc in &docs {
         assert_eq!(doc["request_id"], rid.as_str(), "{doc}");
