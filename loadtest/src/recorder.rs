@@ -47,7 +47,8 @@ pub struct Outcome<'a> {
 #[derive(Default)]
 struct Inner {
     routes: BTreeMap<&'static str, RouteMetrics>,
-    checks: BTreeMap<String, CheckCount>,
+    /// Keyed by (route tag, check name): no allocation per request under the lock.
+    checks: BTreeMap<(&'static str, &'static str), CheckCount>,
     series: Vec<Second>,
     failures: Vec<Failure>,
     failures_total: u64,
@@ -89,10 +90,7 @@ impl Recorder {
             .or_default()
             .record(o.latency_us, o.answered, failed);
         for c in &o.checks.results {
-            let count = inner
-                .checks
-                .entry(format!("{}: {}", o.action.tag(), c.name))
-                .or_default();
+            let count = inner.checks.entry((o.action.tag(), c.name)).or_default();
             if c.pass {
                 count.passed += 1;
             } else {
@@ -154,7 +152,11 @@ impl Recorder {
         let mut m = RunMetrics {
             elapsed_s: self.started.elapsed().as_secs_f64(),
             iterations: inner.iterations,
-            checks: inner.checks.clone(),
+            checks: inner
+                .checks
+                .iter()
+                .map(|((route, name), count)| (format!("{route}: {name}"), count.clone()))
+                .collect(),
             send_lag_ms: inner.send_lag.as_ref().map(|h| {
                 (
                     h.value_at_quantile(0.5) as f64 / 1000.0,

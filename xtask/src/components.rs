@@ -141,8 +141,14 @@ fn wait_healthy(
 
 // --- Elasticsearch: elastic/es.sh owns install, start (with templates) and stop. ---
 
+/// es.sh keeps the server's pid (the Collector tests restart the server, so a pid
+/// copied here would go stale); xtask only notes that it started the server.
+fn elasticsearch_owned(layout: &Layout) -> std::path::PathBuf {
+    layout.run_dir().join("elasticsearch.owned")
+}
+
 pub fn elasticsearch_up(layout: &Layout) -> Result<Outcome> {
-    let ours = layout.pid_file(ELASTICSEARCH).exists();
+    let ours = elasticsearch_owned(layout).exists();
     if probe::is_ok(&health_url(ELASTICSEARCH)) {
         // Re-install the templates (idempotent) so a changed template lands.
         es_script(layout, "start")?;
@@ -153,16 +159,8 @@ pub fn elasticsearch_up(layout: &Layout) -> Result<Outcome> {
         });
     }
     es_script(layout, "start")?;
-    let pid = elasticsearch_pid(layout).context("Elasticsearch started but wrote no pid file")?;
-    process::record(
-        layout,
-        ELASTICSEARCH,
-        &Tracked {
-            pid,
-            exe: "elasticsearch".into(),
-            fingerprint: String::new(),
-        },
-    )?;
+    std::fs::create_dir_all(layout.run_dir())?;
+    std::fs::write(elasticsearch_owned(layout), "started by cargo xtask up\n")?;
     Ok(Outcome::Started)
 }
 
@@ -170,15 +168,15 @@ pub fn elasticsearch_install(layout: &Layout) -> Result<()> {
     es_script(layout, "install")
 }
 
-/// Stops Elasticsearch when `up` started it. es.sh keeps the current pid itself (the
-/// Collector tests restart the server, so the pid `up` saw may be stale by now).
+/// Stops Elasticsearch when `up` started it.
 pub fn elasticsearch_down(layout: &Layout) -> Result<bool> {
-    if !layout.pid_file(ELASTICSEARCH).exists() {
+    let owned = elasticsearch_owned(layout);
+    if !owned.exists() {
         return Ok(false);
     }
     let was_up = probe::is_ok(&health_url(ELASTICSEARCH));
     es_script(layout, "stop")?;
-    process::forget(layout, ELASTICSEARCH);
+    let _ = std::fs::remove_file(owned);
     Ok(was_up)
 }
 

@@ -58,19 +58,6 @@ pub fn get_json(url: &str) -> Result<serde_json::Value> {
     serde_json::from_str(&text).with_context(|| format!("GET {url}: not JSON"))
 }
 
-pub fn post_json(url: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
-    let mut resp = agent(Duration::from_secs(10))
-        .post(url)
-        .send_json(body)
-        .with_context(|| format!("POST {url}"))?;
-    let code = resp.status().as_u16();
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
-    if !(200..300).contains(&code) {
-        bail!("POST {url}: HTTP {code}: {text}");
-    }
-    serde_json::from_str(&text).with_context(|| format!("POST {url}: not JSON"))
-}
-
 /// True when something accepts connections on 127.0.0.1:`port`.
 pub fn port_in_use(port: u16) -> bool {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));

@@ -125,7 +125,7 @@ pub fn stop(layout: &Layout, component: &str, grace: Duration) -> bool {
     true
 }
 
-pub fn terminate(pid: i32, exe: &str, grace: Duration) {
+fn terminate(pid: i32, exe: &str, grace: Duration) {
     // SAFETY: kill(2) with a pid we verified runs our executable.
     unsafe { libc::kill(pid, libc::SIGTERM) };
     let start = Instant::now();

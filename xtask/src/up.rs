@@ -104,7 +104,7 @@ fn join<T>(h: thread::ScopedJoinHandle<'_, Result<T>>) -> Result<T> {
         .map_err(|_| anyhow!("a preparation thread panicked"))?
 }
 
-pub fn print_urls(service: bool) {
+fn print_urls(service: bool) {
     let mut rows = vec![
         ("Elasticsearch", url(ports::ELASTICSEARCH)),
         (
