@@ -1,16 +1,16 @@
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Duration;
 
 use reqwest::{Client, Response};
 use serde_json::{json, Value};
+use testkit::process::Spawned;
 
 /// A running `alertingscout` process on a random loopback port.
 pub struct TestApp {
     pub address: String,
     pub client: Client,
-    child: Option<Child>,
+    process: Spawned,
     dir: PathBuf,
 }
 
@@ -37,36 +37,26 @@ impl TestApp {
             .env("OTEL_BSP_SCHEDULE_DELAY", "200")
             .env("OTEL_BLRP_SCHEDULE_DELAY", "200")
             .env("OTEL_EXPORTER_OTLP_TIMEOUT", "3000")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
+            .stdout(Stdio::null());
         for (key, value) in env {
             command.env(key, value);
         }
-        let mut child = command.spawn().expect("spawn alertingscout");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent {
-                    if let Some(addr) = line.strip_prefix("alertingscout listening on ") {
-                        let _ = tx.send(addr.to_owned());
-                        sent = true;
-                        continue;
-                    }
-                }
-                eprintln!("[app] {line}");
-            }
-        });
-        let address = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the app did not report its address");
+        let process = Spawned::start(
+            command,
+            "alertingscout listening on ",
+            Duration::from_secs(30),
+        );
         TestApp {
-            address,
+            address: process.address.clone(),
             client: Client::builder().build().expect("client"),
-            child: Some(child),
+            process,
             dir,
         }
+    }
+
+    /// The app's process id, to read its CPU time from /proc.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -136,31 +126,12 @@ impl TestApp {
 
     /// Sends SIGTERM and waits for the process to exit.
     pub fn terminate(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("running");
-        // SAFETY: plain kill(2) on our own child.
-        unsafe {
-            libc::kill(child.id() as i32, libc::SIGTERM);
-        }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = child.try_wait().expect("wait") {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("the app did not exit within 30 s of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.process.terminate(Duration::from_secs(30))
     }
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -4,6 +4,7 @@
 
 mod admin;
 mod helpers;
+mod idle;
 mod lifecycle;
 mod projects;
 mod request_id;

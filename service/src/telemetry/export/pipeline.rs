@@ -305,8 +305,9 @@ impl Worker {
 
             let now = Instant::now();
             let spans = &self.shared.spans;
-            let due = force || now >= next_spans || spans.len() >= spans.batch_size();
-            if export_due(
+            let timer = now >= next_spans;
+            let due = force || timer || spans.len() >= spans.batch_size();
+            let sent = export_due(
                 spans,
                 &mut span_buf,
                 due,
@@ -314,12 +315,16 @@ impl Worker {
                 &mut self.outboxes[0],
                 &self.transport,
                 &health.traces,
-            ) {
+            );
+            // A timer that fired re-arms even when the queue was empty: otherwise
+            // its deadline stays in the past and park_timeout(0) spins while idle.
+            if sent || timer {
                 next_spans = Instant::now() + self.span_delay;
             }
             let logs = &self.shared.logs;
-            let due = force || now >= next_logs || logs.len() >= logs.batch_size();
-            if export_due(
+            let timer = now >= next_logs;
+            let due = force || timer || logs.len() >= logs.batch_size();
+            let sent = export_due(
                 logs,
                 &mut log_buf,
                 due,
@@ -327,7 +332,8 @@ impl Worker {
                 &mut self.outboxes[1],
                 &self.transport,
                 &health.logs,
-            ) {
+            );
+            if sent || timer {
                 next_logs = Instant::now() + self.log_delay;
             }
             let metric_payloads: Vec<_> = self.shared.metrics.lock().drain(..).collect();

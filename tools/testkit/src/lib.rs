@@ -1,0 +1,6 @@
+//! Test support shared by the workspace's test suites, so each helper exists once.
+//!
+//! - [`process::Spawned`]: one of our binaries started on port 0, its address read
+//!   from the line it prints on stderr once it listens, killed on drop.
+
+pub mod process;
