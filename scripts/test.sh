@@ -42,6 +42,8 @@ step "stack: tests against the real pipeline (incl. backend swap)" \
 step "loadtest: smoke scenario against the stack's service, counts checked in Prometheus" \
     cargo run --quiet --locked -p loadtest -- run loadtest/scenarios/smoke.toml \
     --target http://127.0.0.1:8080 --prometheus http://127.0.0.1:9090 --quiet
+step "alerts: drills on the real stack (faults -> rules -> Alertmanager -> oncall relay -> outbox; about 10 min)" \
+    bash -c 'cargo build --quiet --locked -p loadtest && cargo test -p xtask --features stack-tests --locked --test alert_drills -- --nocapture'
 if [[ -x otel-collector/test.sh ]]; then
     step "collector: Elasticsearch exporter (unit + integration with a real Collector and Elasticsearch)" otel-collector/test.sh
 else

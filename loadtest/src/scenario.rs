@@ -445,6 +445,16 @@ mod tests {
             names.push(s.name);
         }
         names.sort();
-        assert_eq!(names, ["average-load", "smoke", "soak", "spike", "stress"]);
+        assert_eq!(
+            names,
+            [
+                "alert-drill",
+                "average-load",
+                "smoke",
+                "soak",
+                "spike",
+                "stress"
+            ]
+        );
     }
 }

@@ -16,32 +16,72 @@ use xtask::layout::Layout;
 use xtask::ports::{self, url};
 use xtask::probe;
 
-pub const ELASTICSEARCH: &str = "elasticsearch";
-pub const COLLECTOR: &str = "collector";
-pub const ALERTMANAGER: &str = "alertmanager";
-pub const PROMETHEUS: &str = "prometheus";
-pub const SERVICE: &str = "service";
+/// A process of the stack. Its name names its pid file, log file and data folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Component {
+    Elasticsearch,
+    Collector,
+    /// `oncall serve`: Alertmanager's webhook receiver, started before Alertmanager.
+    Oncall,
+    Alertmanager,
+    Prometheus,
+    Service,
+}
 
-/// In start order; `down` walks it backwards.
-pub const ALL: [&str; 5] = [ELASTICSEARCH, COLLECTOR, ALERTMANAGER, PROMETHEUS, SERVICE];
+use Component::*;
 
-pub fn health_url(component: &str) -> String {
-    match component {
-        ELASTICSEARCH => format!("{}/_cluster/health", url(ports::ELASTICSEARCH)),
-        COLLECTOR => format!("{}/", url(ports::COLLECTOR_HEALTH)),
-        ALERTMANAGER => format!("{}/-/ready", url(ports::ALERTMANAGER)),
-        PROMETHEUS => format!("{}/-/ready", url(ports::PROMETHEUS)),
-        _ => format!("{}/health", url(ports::SERVICE)),
+impl Component {
+    /// In start order; `down` walks it backwards.
+    pub const ALL: [Component; 6] = [
+        Elasticsearch,
+        Collector,
+        Oncall,
+        Alertmanager,
+        Prometheus,
+        Service,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Elasticsearch => "elasticsearch",
+            Collector => "collector",
+            Oncall => "oncall",
+            Alertmanager => "alertmanager",
+            Prometheus => "prometheus",
+            Service => "service",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Component> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    pub fn health_url(self) -> String {
+        match self {
+            Elasticsearch => format!("{}/_cluster/health", url(ports::ELASTICSEARCH)),
+            Collector => format!("{}/", url(ports::COLLECTOR_HEALTH)),
+            Oncall => format!("{}/health", url(ports::ONCALL)),
+            Alertmanager => format!("{}/-/ready", url(ports::ALERTMANAGER)),
+            Prometheus => format!("{}/-/ready", url(ports::PROMETHEUS)),
+            Service => format!("{}/health", url(ports::SERVICE)),
+        }
+    }
+
+    pub fn port(self) -> u16 {
+        match self {
+            Elasticsearch => ports::ELASTICSEARCH,
+            Collector => ports::OTLP_GRPC,
+            Oncall => ports::ONCALL,
+            Alertmanager => ports::ALERTMANAGER,
+            Prometheus => ports::PROMETHEUS,
+            Service => ports::SERVICE,
+        }
     }
 }
 
-pub fn port(component: &str) -> u16 {
-    match component {
-        ELASTICSEARCH => ports::ELASTICSEARCH,
-        COLLECTOR => ports::OTLP_GRPC,
-        ALERTMANAGER => ports::ALERTMANAGER,
-        PROMETHEUS => ports::PROMETHEUS,
-        _ => ports::SERVICE,
+impl std::fmt::Display for Component {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -81,28 +121,29 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 /// one that changed; refuses to start when a stranger holds the port.
 pub fn ensure_running(
     layout: &Layout,
-    component: &str,
+    component: Component,
     cmd: Command,
     fingerprint: &str,
     timeout: Duration,
 ) -> Result<Outcome> {
-    let health = health_url(component);
+    let health = component.health_url();
+    let name = component.name();
     let mut outcome = Outcome::Started;
-    if let Some(tracked) = process::running(layout, component) {
+    if let Some(tracked) = process::running(layout, name) {
         if tracked.fingerprint == fingerprint && probe::is_ok(&health) {
             return Ok(Outcome::AlreadyRunning);
         }
-        process::stop(layout, component, Duration::from_secs(30));
+        process::stop(layout, name, Duration::from_secs(30));
         outcome = Outcome::Restarted;
     }
-    if probe::port_in_use(port(component)) {
+    if probe::port_in_use(component.port()) {
         bail!(
             "port {} is in use by a process xtask did not start; stop it (e.g. a system {component} service) and run `cargo xtask up` again",
-            port(component)
+            component.port()
         );
     }
-    let (tracked, mut child) = process::spawn(layout, component, cmd, fingerprint)?;
-    wait_healthy(layout, component, &tracked, &mut child, &health, timeout)?;
+    let (tracked, mut child) = process::spawn(layout, name, cmd, fingerprint)?;
+    wait_healthy(layout, name, &tracked, &mut child, &health, timeout)?;
     Ok(outcome)
 }
 
@@ -149,7 +190,7 @@ fn elasticsearch_owned(layout: &Layout) -> std::path::PathBuf {
 
 pub fn elasticsearch_up(layout: &Layout) -> Result<Outcome> {
     let ours = elasticsearch_owned(layout).exists();
-    if probe::is_ok(&health_url(ELASTICSEARCH)) {
+    if probe::is_ok(&Elasticsearch.health_url()) {
         // Re-install the templates (idempotent) so a changed template lands.
         es_script(layout, "start")?;
         return Ok(if ours {
@@ -174,7 +215,7 @@ pub fn elasticsearch_down(layout: &Layout) -> Result<bool> {
     if !owned.exists() {
         return Ok(false);
     }
-    let was_up = probe::is_ok(&health_url(ELASTICSEARCH));
+    let was_up = probe::is_ok(&Elasticsearch.health_url());
     es_script(layout, "stop")?;
     let _ = std::fs::remove_file(owned);
     Ok(was_up)
@@ -182,7 +223,7 @@ pub fn elasticsearch_down(layout: &Layout) -> Result<bool> {
 
 /// The server's current pid, from es.sh's own pid file.
 pub fn elasticsearch_pid(layout: &Layout) -> Option<i32> {
-    std::fs::read_to_string(layout.data_dir(ELASTICSEARCH).join("es.pid"))
+    std::fs::read_to_string(layout.data_dir(Elasticsearch.name()).join("es.pid"))
         .ok()?
         .trim()
         .parse()
@@ -193,7 +234,7 @@ fn es_script(layout: &Layout, verb: &str) -> Result<()> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(layout.log_file(ELASTICSEARCH))?;
+        .open(layout.log_file(Elasticsearch.name()))?;
     let status = Command::new(layout.repo("elastic/es.sh"))
         .arg(verb)
         .env("STACK_DIR", &layout.state)
@@ -205,7 +246,7 @@ fn es_script(layout: &Layout, verb: &str) -> Result<()> {
     if !status.success() {
         bail!(
             "elastic/es.sh {verb} failed; last log lines:\n{}",
-            process::log_tail(layout, ELASTICSEARCH, 30)
+            process::log_tail(layout, Elasticsearch.name(), 30)
         );
     }
     Ok(())
@@ -243,7 +284,7 @@ pub fn collector_config(layout: &Layout, config: &str) -> PathBuf {
 }
 
 pub fn collector_up(layout: &Layout, bin: &Path, config: &Path) -> Result<Outcome> {
-    let storage = layout.data_dir(COLLECTOR).join("queue");
+    let storage = layout.data_dir(Collector.name()).join("queue");
     std::fs::create_dir_all(&storage)?;
     let stamp = read(&bin.with_file_name(".build-hash")).unwrap_or_default();
     let text = read(config)?;
@@ -256,7 +297,7 @@ pub fn collector_up(layout: &Layout, bin: &Path, config: &Path) -> Result<Outcom
     let mut cmd = Command::new(bin);
     cmd.arg("--config").arg(config);
     cmd.env("OTELCOL_STORAGE_DIR", &storage);
-    ensure_running(layout, COLLECTOR, cmd, &fp, Duration::from_secs(60))
+    ensure_running(layout, Collector, cmd, &fp, Duration::from_secs(60))
 }
 
 /// The values of the `${env:NAME}` placeholders a Collector config reads: changing
@@ -274,7 +315,7 @@ fn config_env(config: &str) -> String {
 
 pub fn alertmanager_up(layout: &Layout) -> Result<Outcome> {
     let config = layout.repo("prometheus/alertmanager.yml");
-    let data = layout.data_dir(ALERTMANAGER);
+    let data = layout.data_dir(Alertmanager.name());
     std::fs::create_dir_all(&data)?;
     let mut cmd = Command::new("prometheus-alertmanager");
     cmd.args(flags::alertmanager(
@@ -282,12 +323,12 @@ pub fn alertmanager_up(layout: &Layout) -> Result<Outcome> {
         &data.display().to_string(),
     ));
     let fp = fingerprint(&[&read(&config)?]);
-    ensure_running(layout, ALERTMANAGER, cmd, &fp, Duration::from_secs(60))
+    ensure_running(layout, Alertmanager, cmd, &fp, Duration::from_secs(60))
 }
 
 pub fn prometheus_up(layout: &Layout) -> Result<Outcome> {
     let config = layout.repo("prometheus/prometheus.yml");
-    let data = layout.data_dir(PROMETHEUS);
+    let data = layout.data_dir(Prometheus.name());
     std::fs::create_dir_all(&data)?;
     let mut cmd = Command::new("prometheus");
     cmd.args(flags::prometheus(
@@ -304,7 +345,7 @@ pub fn prometheus_up(layout: &Layout) -> Result<Outcome> {
     let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
     ensure_running(
         layout,
-        PROMETHEUS,
+        Prometheus,
         cmd,
         &fingerprint(&refs),
         Duration::from_secs(60),
@@ -320,60 +361,106 @@ fn rules_files(layout: &Layout) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-// --- The AlertingScout service, wired to the Collector. ---
+// --- Our Rust binaries: the service, and the on-call server. ---
 
-pub fn service_build(layout: &Layout) -> Result<PathBuf> {
+/// Paths of the release binaries `up` starts.
+pub struct RustBinaries {
+    pub service: Option<PathBuf>,
+    pub oncall: PathBuf,
+}
+
+/// One cargo invocation for both, so shared dependencies build once.
+pub fn rust_build(layout: &Layout, service: bool) -> Result<RustBinaries> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let log = std::fs::File::create(layout.log_file("service-build"))?;
+    let mut packages = vec!["-p", "oncall"];
+    if service {
+        packages.extend(["-p", "alertingscout"]);
+    }
     let status = Command::new(cargo)
         .current_dir(&layout.root)
-        .args(["build", "--release", "--locked", "-p", "alertingscout"])
+        .args(["build", "--release", "--locked"])
+        .args(packages)
         .stdout(log.try_clone()?)
         .stderr(log)
         .status()
         .context("running cargo build")?;
     if !status.success() {
         bail!(
-            "building the service failed:\n{}",
+            "building the service and oncall failed:\n{}",
             process::log_tail(layout, "service-build", 30)
         );
     }
-    Ok(layout.repo("target/release/alertingscout"))
+    Ok(RustBinaries {
+        service: service.then(|| layout.repo("target/release/alertingscout")),
+        oncall: layout.repo("target/release/oncall"),
+    })
 }
 
-/// The service's environment: the caller's own settings win, so any OTEL_* or
-/// ALERTINGSCOUT_* variable set when running `up` reaches the service.
-pub fn service_env(layout: &Layout) -> Result<Vec<(&'static str, String)>> {
-    let database = layout.data_dir(SERVICE).join("alertingscout.sqlite");
-    let mut defaults = flags::service_env(&database.display().to_string());
-    defaults.push((admin_token::ENV, admin_token::get_or_create(layout)?));
-    Ok(defaults
-        .into_iter()
-        .filter(|(k, _)| std::env::var_os(k).is_none())
-        .collect())
-}
-
-pub fn service_up(layout: &Layout, bin: &Path) -> Result<Outcome> {
-    std::fs::create_dir_all(layout.data_dir(SERVICE))?;
+/// A binary's modification time: a rebuild restarts its process.
+fn mtime(bin: &Path) -> Result<u128> {
     let meta = std::fs::metadata(bin).with_context(|| format!("{}", bin.display()))?;
-    let mtime = meta
+    Ok(meta
         .modified()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let env = service_env(layout)?;
-    // The caller's OTEL_* and ALERTINGSCOUT_* settings count too: changing one restarts.
-    let caller =
-        std::env::vars().filter(|(k, _)| k.starts_with("OTEL_") || k.starts_with("ALERTINGSCOUT_"));
-    let env_text: String = env
+        .unwrap_or_default())
+}
+
+/// The caller's settings with these prefixes win over the defaults (the process
+/// inherits them) and count in the fingerprint: changing one restarts the process.
+/// Other defaults are always set.
+fn with_caller_env(
+    defaults: Vec<(&'static str, String)>,
+    prefixes: &[&str],
+) -> (Vec<(&'static str, String)>, String) {
+    let callers = |k: &str| prefixes.iter().any(|p| k.starts_with(p));
+    let env: Vec<(&'static str, String)> = defaults
+        .into_iter()
+        .filter(|(k, _)| !(callers(k) && std::env::var_os(k).is_some()))
+        .collect();
+    let caller = std::env::vars().filter(|(k, _)| callers(k));
+    let text = env
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .chain(caller)
         .map(|(k, v)| format!("{k}={v};"))
         .collect();
-    let fp = fingerprint(&[&mtime.to_le_bytes(), env_text.as_bytes()]);
+    (env, text)
+}
+
+/// `oncall serve`: the outbox in `.stack/oncall/`, Elasticsearch for the examples,
+/// its own metrics to the Collector.
+pub fn oncall_up(layout: &Layout, bin: &Path) -> Result<Outcome> {
+    let dir = layout.data_dir(Oncall.name());
+    std::fs::create_dir_all(&dir)?;
+    let outbox = dir.join("outbox.ndjson");
+    let (env, env_text) = with_caller_env(
+        flags::oncall_env(&outbox.display().to_string()),
+        // The caller's OTEL_* settings are the service's: the relay keeps its own.
+        &["ONCALL_"],
+    );
+    let fp = fingerprint(&[&mtime(bin)?.to_le_bytes(), env_text.as_bytes()]);
+    let mut cmd = Command::new(bin);
+    cmd.arg("serve").envs(env);
+    ensure_running(layout, Oncall, cmd, &fp, Duration::from_secs(30))
+}
+
+/// The service's default environment (the caller's own OTEL_* and ALERTINGSCOUT_*
+/// settings win over these in `service_up`).
+pub fn service_env(layout: &Layout) -> Result<Vec<(&'static str, String)>> {
+    let database = layout.data_dir(Service.name()).join("alertingscout.sqlite");
+    let mut defaults = flags::service_env(&database.display().to_string());
+    defaults.push((admin_token::ENV, admin_token::get_or_create(layout)?));
+    Ok(defaults)
+}
+
+pub fn service_up(layout: &Layout, bin: &Path) -> Result<Outcome> {
+    std::fs::create_dir_all(layout.data_dir(Service.name()))?;
+    let (env, env_text) = with_caller_env(service_env(layout)?, &["OTEL_", "ALERTINGSCOUT_"]);
+    let fp = fingerprint(&[&mtime(bin)?.to_le_bytes(), env_text.as_bytes()]);
     let mut cmd = Command::new(bin);
     cmd.envs(env);
-    ensure_running(layout, SERVICE, cmd, &fp, Duration::from_secs(30))
+    ensure_running(layout, Service, cmd, &fp, Duration::from_secs(30))
 }

@@ -10,15 +10,15 @@ use crate::process;
 use xtask::layout::Layout;
 
 pub fn run(layout: &Layout) -> Result<()> {
-    for component in c::ALL.iter().rev() {
-        let stopped = if *component == c::ELASTICSEARCH {
+    for component in c::Component::ALL.into_iter().rev() {
+        let stopped = if component == c::Component::Elasticsearch {
             c::elasticsearch_down(layout)?
         } else {
             // The service drains in-flight requests and flushes telemetry on SIGTERM.
-            process::stop(layout, component, Duration::from_secs(30))
+            process::stop(layout, component.name(), Duration::from_secs(30))
         };
         let what = if stopped { "stopped" } else { "not running" };
-        eprintln!("  {component:<14} {what}");
+        eprintln!("  {:<14} {what}", component.name());
     }
     Ok(())
 }

@@ -48,3 +48,22 @@ pub fn service_env(database: &str) -> Vec<(&'static str, String)> {
         ),
     ]
 }
+
+/// `oncall serve`'s settings on the stack: the native runner and compose.yml set the
+/// same (the caller's ONCALL_* variables win natively, e.g. ONCALL_SLACK_WEBHOOK_URL).
+pub fn oncall_env(outbox: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("ONCALL_LISTEN", format!("127.0.0.1:{}", ports::ONCALL)),
+        ("ONCALL_ELASTICSEARCH_URL", url(ports::ELASTICSEARCH)),
+        ("ONCALL_KIBANA_URL", url(ports::KIBANA)),
+        ("ONCALL_OUTBOX", outbox.to_string()),
+        ("OTEL_SERVICE_NAME", "oncall".into()),
+        // The relay exports with opentelemetry-otlp's HTTP exporter.
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", url(ports::OTLP_HTTP)),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf".into()),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "deployment.environment.name=local".into(),
+        ),
+    ]
+}

@@ -5,39 +5,40 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::components::{self as c};
+use crate::components::Component;
 use xtask::layout::Layout;
 
-fn files(layout: &Layout, component: &str) -> Vec<PathBuf> {
+fn files(layout: &Layout, component: Component) -> Vec<PathBuf> {
+    let own = layout.log_file(component.name());
     match component {
         // es.sh's own output, and the server log Elasticsearch writes itself.
-        c::ELASTICSEARCH => vec![
-            layout.log_file(c::ELASTICSEARCH),
+        Component::Elasticsearch => vec![
+            own,
             layout
-                .data_dir(c::ELASTICSEARCH)
+                .data_dir(component.name())
                 .join("logs/elasticsearch.log"),
         ],
-        c::COLLECTOR => vec![
-            layout.log_file("collector-build"),
-            layout.log_file(c::COLLECTOR),
-        ],
-        c::SERVICE => vec![
-            layout.log_file("service-build"),
-            layout.log_file(c::SERVICE),
-        ],
-        other => vec![layout.log_file(other)],
+        Component::Collector => vec![layout.log_file("collector-build"), own],
+        // One cargo build makes both.
+        Component::Service | Component::Oncall => vec![layout.log_file("service-build"), own],
+        Component::Alertmanager | Component::Prometheus => vec![own],
     }
 }
 
 pub fn run(layout: &Layout, component: Option<&str>, lines: usize, follow: bool) -> Result<()> {
-    let components: Vec<&str> = match component {
-        Some(name) if c::ALL.contains(&name) => vec![name],
-        Some(name) => bail!("unknown component {name:?}; one of {}", c::ALL.join(", ")),
-        None => c::ALL.to_vec(),
+    let components: Vec<Component> = match component {
+        Some(name) => match Component::parse(name) {
+            Some(c) => vec![c],
+            None => {
+                let names: Vec<&str> = Component::ALL.iter().map(|c| c.name()).collect();
+                bail!("unknown component {name:?}; one of {}", names.join(", "))
+            }
+        },
+        None => Component::ALL.to_vec(),
     };
     let paths: Vec<PathBuf> = components
-        .iter()
-        .flat_map(|name| files(layout, name))
+        .into_iter()
+        .flat_map(|c| files(layout, c))
         .filter(|p| p.is_file())
         .collect();
     if paths.is_empty() {

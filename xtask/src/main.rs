@@ -44,7 +44,7 @@ enum Cmd {
     Status,
     /// Show (or follow) the logs of one component or of all.
     Logs {
-        /// elasticsearch, collector, alertmanager, prometheus or service.
+        /// elasticsearch, collector, oncall, alertmanager, prometheus or service.
         component: Option<String>,
         #[arg(short = 'n', long, default_value_t = 40)]
         lines: usize,

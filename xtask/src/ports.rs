@@ -14,6 +14,8 @@ pub const COLLECTOR_PROMETHEUS_EXPORTER: u16 = 8889;
 pub const ELASTICSEARCH: u16 = 9200;
 pub const PROMETHEUS: u16 = 9090;
 pub const ALERTMANAGER: u16 = 9093;
+/// `oncall serve`: Alertmanager's webhook (/webhook/alertmanager) and the on-call API.
+pub const ONCALL: u16 = 9095;
 /// compose.yml only (no native Grafana or Kibana yet).
 pub const GRAFANA: u16 = 3000;
 pub const KIBANA: u16 = 5601;

@@ -13,20 +13,20 @@ use xtask::probe;
 pub fn run(layout: &Layout) -> Result<()> {
     println!("{:<14} {:<8} {:<8} probe", "component", "pid", "health");
     let mut down = Vec::new();
-    for component in c::ALL {
-        let pid = if component == c::ELASTICSEARCH {
+    for component in c::Component::ALL {
+        let pid = if component == c::Component::Elasticsearch {
             c::elasticsearch_pid(layout)
         } else {
-            process::running(layout, component).map(|t| t.pid)
+            process::running(layout, component.name()).map(|t| t.pid)
         };
         let pid = pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
-        let health = c::health_url(component);
+        let health = component.health_url();
         let ok = probe::is_ok(&health);
         if !ok {
-            down.push(component);
+            down.push(component.name());
         }
         let state = if ok { "ok" } else { "DOWN" };
-        println!("{component:<14} {pid:<8} {state:<8} {health}");
+        println!("{:<14} {pid:<8} {state:<8} {health}", component.name());
     }
     println!();
     pipeline();

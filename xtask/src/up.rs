@@ -3,7 +3,6 @@
 //! in dependency order, each waited on until healthy: Collector, Alertmanager,
 //! Prometheus, and the service last, wired to the Collector. Idempotent.
 
-use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -53,40 +52,39 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<()> {
 
     eprintln!("==> preparing (side by side)");
     // Side by side: each is slow for its own reason (apt, Go, cargo, the JVM).
-    let (packages, collector_bin, service_bin, es) = thread::scope(|s| {
+    let (packages, collector_bin, rust_bins, es) = thread::scope(|s| {
         let packages = s.spawn(|| step("system packages (apt)", install::ensure_packages));
         let collector = s.spawn(|| step("Collector build (ocb)", || c::collector_build(layout)));
-        let service = s.spawn(|| -> Result<Option<PathBuf>> {
-            if !opts.service {
-                return Ok(None);
-            }
-            step("service build (cargo --release)", || {
-                c::service_build(layout)
+        let rust = s.spawn(|| {
+            step("service + oncall build (cargo --release)", || {
+                c::rust_build(layout, opts.service)
             })
-            .map(Some)
         });
         let es = s.spawn(|| -> Result<()> {
             step("Elasticsearch install", || c::elasticsearch_install(layout))?;
             start_step("Elasticsearch", || c::elasticsearch_up(layout))
         });
-        (join(packages), join(collector), join(service), join(es))
+        (join(packages), join(collector), join(rust), join(es))
     });
     let installed = packages?;
     if !installed.is_empty() {
         eprintln!("  installed: {}", installed.join(", "));
     }
     let collector_bin = collector_bin?;
-    let service_bin = service_bin?;
+    let rust_bins = rust_bins?;
     es?;
 
     eprintln!("==> starting");
     start_step("Collector", || {
         c::collector_up(layout, &collector_bin, &config)
     })?;
+    start_step("oncall serve (alert relay)", || {
+        c::oncall_up(layout, &rust_bins.oncall)
+    })?;
     start_step("Alertmanager", || c::alertmanager_up(layout))?;
     start_step("Prometheus", || c::prometheus_up(layout))?;
-    if let Some(bin) = service_bin {
-        start_step("AlertingScout service", || c::service_up(layout, &bin))?;
+    if let Some(bin) = &rust_bins.service {
+        start_step("AlertingScout service", || c::service_up(layout, bin))?;
     }
 
     eprintln!(
@@ -122,6 +120,13 @@ fn print_urls(service: bool) {
         ),
         ("Prometheus", url(ports::PROMETHEUS)),
         ("Alertmanager", url(ports::ALERTMANAGER)),
+        (
+            "oncall serve (alert relay)",
+            format!(
+                "{} (outbox .stack/oncall/outbox.ndjson)",
+                url(ports::ONCALL)
+            ),
+        ),
     ];
     if service {
         rows.push(("AlertingScout API", url(ports::SERVICE)));

@@ -109,6 +109,7 @@ fn compose_has_the_whole_stack_on_the_host_network() {
         "alertmanager",
         "grafana",
         "alertingscout",
+        "oncall",
     ] {
         assert!(names.contains(want), "compose.yml lacks {want}: {names:?}");
     }
@@ -235,6 +236,41 @@ fn the_service_and_elasticsearch_match_the_native_settings() {
         grafana.get("GF_SERVER_HTTP_PORT"),
         Some(&ports::GRAFANA.to_string())
     );
+}
+
+#[test]
+fn the_alert_relay_matches_the_native_settings_and_alertmanager_reaches_it() {
+    let c = compose();
+    let relay = env(service(&c, "oncall"));
+    for (key, value) in flags::oncall_env("/data/outbox.ndjson") {
+        assert_eq!(relay.get(key), Some(&value), "oncall {key}");
+    }
+    // The caller's, empty unless set: an unset webhook means the outbox only.
+    assert_eq!(
+        relay.get("ONCALL_SLACK_WEBHOOK_URL").map(String::as_str),
+        Some("${ONCALL_SLACK_WEBHOOK_URL:-}")
+    );
+    let am = yaml("prometheus/alertmanager.yml");
+    let urls: Vec<String> = am["receivers"]
+        .as_sequence()
+        .expect("receivers")
+        .iter()
+        .flat_map(|r| {
+            r["webhook_configs"]
+                .as_sequence()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|w| w["url"].as_str().map(str::to_owned))
+        .collect();
+    assert!(!urls.is_empty(), "Alertmanager delivers nowhere");
+    for u in urls {
+        assert_eq!(
+            u,
+            format!("{}/webhook/alertmanager", url(ports::ONCALL)),
+            "every receiver goes through the relay"
+        );
+    }
 }
 
 #[test]

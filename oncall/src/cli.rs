@@ -1,0 +1,161 @@
+//! The command line: one subcommand per job. Every flag has an `ONCALL_*`
+//! environment variable; defaults fit the native stack (`cargo xtask up`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use url::Url;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "oncall",
+    version,
+    about = "AlertingScout's on-call server and tools"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The on-call server: receives Alertmanager's webhook, adds the failing
+    /// requests of the alert's route, and delivers to the outbox and the chat webhook.
+    Serve(ServeSettings),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeSettings {
+    /// Address to listen on (Alertmanager posts to /webhook/alertmanager).
+    #[arg(long, env = "ONCALL_LISTEN", default_value = "127.0.0.1:9095")]
+    pub listen: SocketAddr,
+
+    /// Elasticsearch holding the service's logs (the example requests come from here).
+    #[arg(
+        long,
+        env = "ONCALL_ELASTICSEARCH_URL",
+        default_value = "http://127.0.0.1:9200"
+    )]
+    pub elasticsearch_url: Url,
+
+    /// Index pattern of the service's logs.
+    #[arg(
+        long,
+        env = "ONCALL_LOGS_INDEX",
+        default_value = "logs-alertingscout-*"
+    )]
+    pub logs_index: String,
+
+    /// Kibana, for the Discover links of the example requests (compose.yml runs it).
+    #[arg(
+        long,
+        env = "ONCALL_KIBANA_URL",
+        default_value = "http://127.0.0.1:5601"
+    )]
+    pub kibana_url: Url,
+
+    /// The append-only outbox: one JSON notification per line.
+    #[arg(
+        long,
+        env = "ONCALL_OUTBOX",
+        default_value = ".stack/oncall/outbox.ndjson"
+    )]
+    pub outbox: PathBuf,
+
+    /// A Slack-compatible incoming-webhook URL; unset or empty: the outbox only.
+    #[arg(long, env = "ONCALL_SLACK_WEBHOOK_URL", value_parser = optional_url)]
+    pub slack_webhook_url: Option<OptionalUrl>,
+
+    /// How long the example lookup may take before the notification goes out without.
+    #[arg(long, env = "ONCALL_EXAMPLES_TIMEOUT_MS", default_value = "3000", value_parser = millis)]
+    pub examples_timeout: Duration,
+
+    /// Example requests per notification.
+    #[arg(long, env = "ONCALL_EXAMPLES", default_value = "5")]
+    pub examples: usize,
+
+    /// Attempts per delivery target before it counts as failed.
+    #[arg(long, env = "ONCALL_DELIVERY_ATTEMPTS", default_value = "4", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub delivery_attempts: u32,
+
+    /// Wait before the first retry; doubles per attempt.
+    #[arg(long, env = "ONCALL_DELIVERY_BACKOFF_MS", default_value = "500", value_parser = millis)]
+    pub delivery_backoff: Duration,
+
+    /// Timeout of one delivery attempt.
+    #[arg(long, env = "ONCALL_DELIVERY_TIMEOUT_MS", default_value = "5000", value_parser = millis)]
+    pub delivery_timeout: Duration,
+}
+
+/// A URL, or nothing when empty (compose passes `${VAR:-}` through as "").
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptionalUrl(pub Option<Url>);
+
+fn optional_url(text: &str) -> Result<OptionalUrl, String> {
+    if text.trim().is_empty() {
+        return Ok(OptionalUrl(None));
+    }
+    Url::parse(text)
+        .map(|u| OptionalUrl(Some(u)))
+        .map_err(|e| format!("not a URL: {e}"))
+}
+
+impl ServeSettings {
+    pub fn slack_webhook(&self) -> Option<&Url> {
+        self.slack_webhook_url.as_ref().and_then(|u| u.0.as_ref())
+    }
+}
+
+fn millis(text: &str) -> Result<Duration, String> {
+    text.parse::<u64>()
+        .map(Duration::from_millis)
+        .map_err(|_| format!("{text:?} is not a whole number of milliseconds"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fit_the_native_stack() {
+        let cli = Cli::try_parse_from(["oncall", "serve"]).expect("defaults parse");
+        let Command::Serve(s) = cli.command;
+        assert_eq!(s.listen.port(), 9095);
+        assert_eq!(s.outbox, PathBuf::from(".stack/oncall/outbox.ndjson"));
+        assert!(s.slack_webhook().is_none());
+        assert_eq!(s.delivery_attempts, 4);
+    }
+
+    #[test]
+    fn an_empty_webhook_url_means_none() {
+        let cli = Cli::try_parse_from(["oncall", "serve", "--slack-webhook-url", ""])
+            .expect("empty is unset");
+        let Command::Serve(s) = cli.command;
+        assert!(s.slack_webhook().is_none());
+        let cli = Cli::try_parse_from([
+            "oncall",
+            "serve",
+            "--slack-webhook-url",
+            "http://127.0.0.1:1/hook",
+        ])
+        .expect("a URL");
+        let Command::Serve(s) = cli.command;
+        assert_eq!(
+            s.slack_webhook().map(Url::as_str),
+            Some("http://127.0.0.1:1/hook")
+        );
+        assert!(Cli::try_parse_from(["oncall", "serve", "--slack-webhook-url", "nope"]).is_err());
+    }
+
+    #[test]
+    fn bad_values_name_the_flag() {
+        let err = Cli::try_parse_from(["oncall", "serve", "--delivery-attempts", "0"])
+            .expect_err("0 attempts is refused");
+        assert!(err.to_string().contains("--delivery-attempts"), "{err}");
+        let err = Cli::try_parse_from(["oncall", "serve", "--examples-timeout-ms", "soon"])
+            .expect_err("not a number");
+        assert!(err.to_string().contains("--examples-timeout-ms"), "{err}");
+    }
+}

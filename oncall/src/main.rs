@@ -1,0 +1,10 @@
+use clap::Parser;
+
+use oncall::cli::{Cli, Command};
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(settings) => oncall::serve::run(settings),
+    }
+}
