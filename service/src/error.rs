@@ -38,6 +38,22 @@ pub enum ApiError {
     InjectedFault,
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+    /// A handler panicked (caught in `startup::router`); the payload is logged,
+    /// never sent to the client.
+    #[error("internal error")]
+    Panicked(String),
+}
+
+impl ApiError {
+    /// The 500 for a caught panic (tower-http's CatchPanicLayer hands us its payload).
+    pub fn from_panic(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".into());
+        ApiError::Panicked(message).into_response()
+    }
 }
 
 impl ApiError {
@@ -61,7 +77,9 @@ impl ApiError {
                 StatusCode::NOT_FOUND
             }
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::InjectedFault | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::InjectedFault | ApiError::Internal(_) | ApiError::Panicked(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -81,6 +99,7 @@ impl ApiError {
             ApiError::AdminDisabled => "not_found",
             ApiError::InjectedFault => "injected_fault",
             ApiError::Internal(_) => "internal_error",
+            ApiError::Panicked(_) => "panic",
         }
     }
 
@@ -112,6 +131,7 @@ impl IntoResponse for ApiError {
             let stack = std::backtrace::Backtrace::force_capture();
             let message = match &self {
                 ApiError::Internal(err) => format!("{err:#}"),
+                ApiError::Panicked(payload) => format!("handler panicked: {payload}"),
                 other => other.to_string(),
             };
             tracing::error!(

@@ -1,5 +1,5 @@
 //! Fault injection for alert drills (the opentelemetry-demo idea): per route
-//! template, a share of requests answered 500, added latency, CPU burn. Set
+//! template, a share of requests answered 500, added latency, CPU burn, panics. Set
 //! and cleared at run time through /admin/faults (admin token required);
 //! every injected fault is logged. Off costs one atomic load per request.
 
@@ -31,10 +31,12 @@ pub struct FaultRule {
     pub delay_ms: u64,
     /// CPU spent spinning before the handler runs.
     pub cpu_burn_ms: u64,
+    /// Share of requests whose handler panics (0.0-1.0): drills the panic path.
+    pub panic_rate: f64,
 }
 
 impl FaultRule {
-    /// Parses `{"route": "...", "error_rate": 0.5, "delay_ms": 100, "cpu_burn_ms": 5}`.
+    /// Parses `{"route": "...", "error_rate": 0.5, "delay_ms": 100, "cpu_burn_ms": 5, "panic_rate": 0.1}`.
     pub fn parse(body: Value) -> Result<(String, FaultRule), ApiError> {
         let mut body = BodyObject::new(body)?;
         let route = match body.take("route") {
@@ -62,6 +64,7 @@ impl FaultRule {
             error_rate: number(&mut body, "error_rate", 1.0)?,
             delay_ms: number(&mut body, "delay_ms", MAX_DELAY_MS as f64)? as u64,
             cpu_burn_ms: number(&mut body, "cpu_burn_ms", MAX_CPU_BURN_MS as f64)? as u64,
+            panic_rate: number(&mut body, "panic_rate", 1.0)?,
         };
         body.finish()?;
         Ok((route, rule))
@@ -138,6 +141,10 @@ pub async fn inject(State(faults): State<Arc<Faults>>, request: Request, next: N
         tracing::warn!(fault.kind = "cpu", fault.cpu_burn_ms = rule.cpu_burn_ms, http.route = %route, "injected fault: cpu burn");
         burn_cpu(Duration::from_millis(rule.cpu_burn_ms));
     }
+    if rule.panic_rate > 0.0 && rand::random::<f64>() < rule.panic_rate {
+        tracing::warn!(fault.kind = "panic", fault.panic_rate = rule.panic_rate, http.route = %route, "injected fault: panic");
+        panic!("injected fault: panic on {route}");
+    }
     if rule.error_rate > 0.0 && rand::random::<f64>() < rule.error_rate {
         tracing::warn!(fault.kind = "error", fault.error_rate = rule.error_rate, http.route = %route, "injected fault: 500");
         return ApiError::InjectedFault.into_response();
@@ -161,6 +168,7 @@ mod tests {
             (json!({"route": "projects"}), "route"),
             (json!({"route": "*", "error_rate": 2}), "error_rate"),
             (json!({"route": "*", "delay_ms": -1}), "delay_ms"),
+            (json!({"route": "*", "panic_rate": 1.5}), "panic_rate"),
             (json!({"route": "*", "colour": 1}), "colour"),
         ];
         for (body, field) in cases {

@@ -3,9 +3,13 @@
 //! 1. request id   – assigned before anything else so every later layer and
 //!    log sees it (the trace layer must run after it);
 //! 2. telemetry    – server span, HTTP metrics, access log, traceparent echo;
-//! 3. header limit – 431 with a JSON body, still traced and counted;
-//! 4. body limit   – enforced by the JSON extractor (413);
-//! 5. faults       – drill faults, on the API routes only, innermost so
+//!    a request dropped before its response is still ended and counted;
+//! 3. catch panic  – a panicking handler becomes a 500 with `error.type=panic`
+//!    (inside telemetry, so it is traced and counted like any 5xx), never a
+//!    dropped connection;
+//! 4. header limit – 431 with a JSON body, still traced and counted;
+//! 5. body limit   – enforced by the JSON extractor (413);
+//! 6. faults       – drill faults, on the API routes only, innermost so
 //!    they look like handler behaviour to everything above.
 
 use std::future::Future;
@@ -20,13 +24,14 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::configuration::Settings;
 use crate::error::ApiError;
 use crate::faults::{self, Faults};
 use crate::routes::{admin, health, projects, todos, AppState};
 use crate::store::{Database, SqliteStore};
-use crate::telemetry::http::observe;
+use crate::telemetry::http::ObserveLayer;
 use crate::telemetry::request_id::request_id_layer;
 use crate::telemetry::TelemetryHandle;
 
@@ -87,7 +92,8 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(from_fn_with_state(settings.max_header_bytes, header_limit))
-        .layer(from_fn_with_state(state.telemetry.clone(), observe))
+        .layer(CatchPanicLayer::custom(ApiError::from_panic))
+        .layer(ObserveLayer::new(state.telemetry.clone()))
         .layer(from_fn(request_id_layer))
         .with_state(state)
 }

@@ -3,23 +3,27 @@
 //! request facts in the OTel context (for log stamping), one access log
 //! record, and the `traceparent` response header.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::HeaderName;
-use axum::middleware::Next;
 use axum::response::Response;
 use opentelemetry::context::FutureExt;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{KeyValue, StringValue, Value};
+use tower::{Layer, Service};
 use tracing::Instrument;
 
 use super::metrics::*;
 use super::propagation::{extract_parent, traceparent};
 use super::request_context::{parse_user_id, RequestFacts, USER_ID_HEADER};
 use super::request_id::RequestId;
-use super::route::{method_index, route_of, METHODS};
+use super::route::{method_index, route_of, Route, METHODS};
 use super::TelemetryHandle;
 use crate::error::ErrorType;
 
@@ -77,38 +81,216 @@ fn stdout_span(
     )
 }
 
-pub async fn observe(
-    State(telemetry): State<TelemetryHandle>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let method_i = method_index(request.method());
-    let method = METHODS[method_i];
-    let route = route_of(&request);
-    // One allocation, shared by the span attribute and the access log.
-    let path: Arc<str> = Arc::from(request.uri().path());
-    let request_id = request
-        .extensions()
-        .get::<RequestId>()
-        .cloned()
-        .unwrap_or_else(RequestId::generate);
+/// The telemetry layer (composed in `startup::router`): wraps every request in an
+/// [`InFlight`] guard.
+#[derive(Clone)]
+pub struct ObserveLayer {
+    telemetry: TelemetryHandle,
+}
 
-    let Some(otel) = telemetry.otel() else {
-        // Telemetry off: the access log still goes to stdout when enabled.
-        let span = stdout_span(&telemetry, &request_id, None);
-        let response = next.run(request).instrument(span.clone()).await;
-        let access = Access {
-            method,
-            route: route.as_str(),
-            path: &path,
-            status: response.status().as_u16(),
-            duration_ms: started.elapsed().as_secs_f64() * 1e3,
+impl ObserveLayer {
+    pub fn new(telemetry: TelemetryHandle) -> Self {
+        ObserveLayer { telemetry }
+    }
+}
+
+impl<S> Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Observe<S> {
+        Observe {
+            inner,
+            telemetry: self.telemetry.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Observe<S> {
+    inner: S,
+    telemetry: TelemetryHandle,
+}
+
+impl<S> Service<Request> for Observe<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The clone that was polled ready serves this request (tower's idiom).
+        let clone = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, clone);
+        let in_flight = InFlight::start(&self.telemetry, &request);
+        Box::pin(in_flight.run(ready, request))
+    }
+}
+
+/// One request from its first byte to its response. [`InFlight::finish`] records
+/// it; if the request is dropped before (client gone, shutdown grace over), `Drop`
+/// still ends the span, records the duration with `error.type=cancelled` and
+/// decrements `http.server.active_requests`, so none of them leaks.
+struct InFlight {
+    telemetry: TelemetryHandle,
+    started: Instant,
+    method_i: usize,
+    route: Arc<Route>,
+    path: Arc<str>,
+    /// The request's OTel context (span, request facts); None with telemetry off.
+    cx: Option<opentelemetry::Context>,
+    stdout: tracing::Span,
+    done: bool,
+}
+
+impl InFlight {
+    fn start(telemetry: &TelemetryHandle, request: &Request) -> InFlight {
+        let started = Instant::now();
+        let method_i = method_index(request.method());
+        let route = route_of(request);
+        // One allocation, shared by the span attribute and the access log.
+        let path: Arc<str> = Arc::from(request.uri().path());
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(RequestId::generate);
+        let cx = telemetry
+            .otel()
+            .map(|otel| start_span(otel, request, method_i, &route, &path, &request_id));
+        let stdout = stdout_span(telemetry, &request_id, cx.as_ref());
+        InFlight {
+            telemetry: telemetry.clone(),
+            started,
+            method_i,
+            route,
+            path,
+            cx,
+            stdout,
+            done: false,
+        }
+    }
+
+    async fn run<S>(self, mut inner: S, request: Request) -> Result<Response, Infallible>
+    where
+        S: Service<Request, Response = Response, Error = Infallible>,
+    {
+        let handled = inner.call(request).instrument(self.stdout.clone());
+        let Ok(mut response) = match &self.cx {
+            Some(cx) => handled.with_context(cx.clone()).await,
+            None => handled.await,
         };
-        span.in_scope(|| access_log(&access));
-        return response;
-    };
+        self.finish(&mut response);
+        Ok(response)
+    }
 
+    fn access(&self, status: u16) -> Access<'_> {
+        Access {
+            method: METHODS[self.method_i],
+            route: self.route.as_str(),
+            path: &self.path,
+            status,
+            duration_ms: self.started.elapsed().as_secs_f64() * 1e3,
+        }
+    }
+
+    fn finish(mut self, response: &mut Response) {
+        self.done = true;
+        let status = response.status().as_u16();
+        let Some(cx) = self.cx.take() else {
+            // Telemetry off: the access log still goes to stdout when enabled.
+            self.stdout.in_scope(|| access_log(&self.access(status)));
+            return;
+        };
+        let error_type: Option<StringValue> =
+            (status >= 500).then(|| match response.extensions().get::<ErrorType>() {
+                Some(ErrorType(kind)) => StringValue::from(*kind),
+                None => StringValue::from(status.to_string()),
+            });
+        self.record_duration(Some(status), error_type.clone());
+        let span = cx.span();
+        if let Some(value) = traceparent(span.span_context()) {
+            response.headers_mut().insert(TRACEPARENT_HEADER, value);
+        }
+        {
+            let _attached = cx.clone().attach();
+            self.stdout.in_scope(|| access_log(&self.access(status)));
+        }
+        span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+        end_span(&cx, error_type);
+    }
+
+    fn record_duration(&self, status: Option<u16>, error_type: Option<StringValue>) {
+        let Some(otel) = self.telemetry.otel() else {
+            return;
+        };
+        let mut labels = Vec::with_capacity(4);
+        labels.push(KeyValue::new(HTTP_REQUEST_METHOD, METHODS[self.method_i]));
+        labels.push(KeyValue::new(
+            HTTP_ROUTE,
+            Value::String(self.route.template.clone()),
+        ));
+        if let Some(status) = status {
+            labels.push(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+        }
+        if let Some(kind) = error_type {
+            labels.push(KeyValue::new(ERROR_TYPE, Value::String(kind)));
+        }
+        otel.http
+            .request_finished(self.method_i, self.started.elapsed().as_secs_f64(), &labels);
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // Dropped before a response: no status code; error.type says why.
+        let kind = StringValue::from(CANCELLED);
+        self.record_duration(None, Some(kind.clone()));
+        let cx = self.cx.take();
+        let access = self.access(0);
+        let log = || {
+            tracing::warn!(
+                http.request.method = access.method,
+                http.route = access.route,
+                url.path = access.path,
+                error.type = CANCELLED,
+                duration_ms = access.duration_ms,
+                "request cancelled before a response"
+            )
+        };
+        match cx {
+            Some(cx) => {
+                let _attached = cx.clone().attach();
+                self.stdout.in_scope(log);
+                end_span(&cx, Some(kind));
+            }
+            None => self.stdout.in_scope(log),
+        }
+    }
+}
+
+/// `error.type` of a request dropped before its response.
+pub const CANCELLED: &str = "cancelled";
+
+/// Starts the server span and the request's context, and counts it active.
+fn start_span(
+    otel: &super::Otel,
+    request: &Request,
+    method_i: usize,
+    route: &Route,
+    path: &Arc<str>,
+    request_id: &RequestId,
+) -> opentelemetry::Context {
+    let method = METHODS[method_i];
     let user_id = request
         .headers()
         .get(USER_ID_HEADER)
@@ -127,7 +309,7 @@ pub async fn observe(
         HTTP_ROUTE,
         Value::String(route.template.clone()),
     ));
-    attributes.push(KeyValue::new("url.path", Value::from(Arc::clone(&path))));
+    attributes.push(KeyValue::new("url.path", Value::from(Arc::clone(path))));
     attributes.push(KeyValue::new(URL_SCHEME, "http"));
     attributes.push(KeyValue::new(
         "request_id",
@@ -142,57 +324,15 @@ pub async fn observe(
         .with_kind(SpanKind::Server)
         .with_attributes(attributes)
         .start_with_context(&otel.tracer, &parent);
-    let cx = parent
-        .with_span(span)
-        .with_value(RequestFacts::new(request_id.clone(), user_id));
-
     otel.http.request_started(method_i);
+    parent
+        .with_span(span)
+        .with_value(RequestFacts::new(request_id.clone(), user_id))
+}
 
-    let stdout = stdout_span(&telemetry, &request_id, Some(&cx));
-    let mut response = next
-        .run(request)
-        .with_context(cx.clone())
-        .instrument(stdout.clone())
-        .await;
-
-    let status = response.status().as_u16();
-    let elapsed = started.elapsed();
-    let error_type: Option<StringValue> =
-        (status >= 500).then(|| match response.extensions().get::<ErrorType>() {
-            Some(ErrorType(kind)) => StringValue::from(*kind),
-            None => StringValue::from(status.to_string()),
-        });
-
-    let mut labels = Vec::with_capacity(4);
-    labels.push(KeyValue::new(HTTP_REQUEST_METHOD, method));
-    labels.push(KeyValue::new(
-        HTTP_ROUTE,
-        Value::String(route.template.clone()),
-    ));
-    labels.push(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
-    if let Some(kind) = &error_type {
-        labels.push(KeyValue::new(ERROR_TYPE, Value::String(kind.clone())));
-    }
-    otel.http
-        .request_finished(method_i, elapsed.as_secs_f64(), &labels);
-
+/// The span's last attributes (ids the handlers learnt, the error) and its end.
+fn end_span(cx: &opentelemetry::Context, error_type: Option<StringValue>) {
     let span = cx.span();
-    if let Some(value) = traceparent(span.span_context()) {
-        response.headers_mut().insert(TRACEPARENT_HEADER, value);
-    }
-    {
-        let _attached = cx.clone().attach();
-        stdout.in_scope(|| {
-            access_log(&Access {
-                method,
-                route: route.as_str(),
-                path: &path,
-                status,
-                duration_ms: elapsed.as_secs_f64() * 1e3,
-            })
-        });
-    }
-    span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
     if let Some(facts) = cx.get::<RequestFacts>() {
         if let Some(id) = facts.project_id() {
             span.set_attribute(KeyValue::new("project.id", id));
@@ -206,5 +346,4 @@ pub async fn observe(
         span.set_status(Status::error(""));
     }
     span.end();
-    response
 }

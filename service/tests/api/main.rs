@@ -11,3 +11,4 @@ mod request_id;
 mod telemetry_contract;
 mod telemetry_failure;
 mod todos;
+mod unfinished;

@@ -58,7 +58,7 @@ pub fn logs(sink: &Sink) -> Vec<LogRecord> {
 }
 
 /// Metrics of the newest export only (they are cumulative).
-fn latest_metrics(sink: &Sink) -> Vec<Metric> {
+pub fn latest_metrics(sink: &Sink) -> Vec<Metric> {
     sink.metrics()
         .into_iter()
         .last()
