@@ -18,7 +18,7 @@ use super::processors::{QueueLogProcessor, QueueSpanProcessor};
 use super::queue::RecordQueue;
 use super::resource::EncodedResource;
 use super::spans::TraceEncoder;
-use super::transport::Transport;
+use super::transport::{Sender, Transport};
 use super::Signal;
 use crate::telemetry::config::OtelConfig;
 use crate::telemetry::health::{SignalStats, TelemetryHealth};
@@ -128,7 +128,7 @@ impl Outbox {
     }
 
     /// Sends a new request, or queues it behind earlier failures.
-    fn send(&mut self, transport: &Transport, body: Bytes, records: u64, stats: &SignalStats) {
+    fn send(&mut self, transport: &dyn Sender, body: Bytes, records: u64, stats: &SignalStats) {
         if !self.retries.is_empty() {
             self.keep(Retry { body, records }, stats);
             return;
@@ -140,7 +140,7 @@ impl Outbox {
 
     fn attempt(
         &mut self,
-        transport: &Transport,
+        transport: &dyn Sender,
         retry: Retry,
         stats: &SignalStats,
     ) -> Result<(), Retry> {
@@ -162,7 +162,7 @@ impl Outbox {
 
     /// Retries kept requests, oldest first, when their backoff has passed
     /// (or unconditionally when `force`).
-    fn retry(&mut self, transport: &Transport, stats: &SignalStats, force: bool) {
+    fn retry(&mut self, transport: &dyn Sender, stats: &SignalStats, force: bool) {
         if self.retries.is_empty() || (!force && Instant::now() < self.next_attempt) {
             return;
         }
@@ -217,7 +217,7 @@ impl Pipeline {
             worker: Mutex::new(None),
             flush_timeout: config.exporter.timeout + Duration::from_secs(1),
         });
-        let transport = Transport::new(config.exporter.clone())?;
+        let transport: Box<dyn Sender> = Box::new(Transport::new(config.exporter.clone())?);
         let worker = Worker {
             shared: Arc::clone(&shared),
             transport,
@@ -278,7 +278,7 @@ impl Pipeline {
 
 struct Worker {
     shared: Arc<Shared>,
-    transport: Transport,
+    transport: Box<dyn Sender>,
     traces: TraceEncoder,
     logs: LogEncoder,
     outboxes: [Outbox; 3],
@@ -300,7 +300,7 @@ impl Worker {
 
             for outbox in &mut self.outboxes {
                 let stats = stats_of(&health, outbox.signal);
-                outbox.retry(&self.transport, stats, stopping);
+                outbox.retry(self.transport.as_ref(), stats, stopping);
             }
 
             let now = Instant::now();
@@ -313,7 +313,7 @@ impl Worker {
                 due,
                 |chunk, body| self.traces.encode(chunk, body),
                 &mut self.outboxes[0],
-                &self.transport,
+                self.transport.as_ref(),
                 &health.traces,
             );
             // A timer that fired re-arms even when the queue was empty: otherwise
@@ -330,7 +330,7 @@ impl Worker {
                 due,
                 |chunk, body| self.logs.encode(chunk, body),
                 &mut self.outboxes[1],
-                &self.transport,
+                self.transport.as_ref(),
                 &health.logs,
             );
             if sent || timer {
@@ -338,7 +338,7 @@ impl Worker {
             }
             let metric_payloads: Vec<_> = self.shared.metrics.lock().drain(..).collect();
             for (body, points) in metric_payloads {
-                self.outboxes[2].send(&self.transport, body, points, &health.metrics);
+                self.outboxes[2].send(self.transport.as_ref(), body, points, &health.metrics);
             }
 
             for waiter in waiters {
@@ -369,7 +369,7 @@ fn export_due<T>(
     due: bool,
     mut encode: impl FnMut(&[T], &mut Vec<u8>),
     outbox: &mut Outbox,
-    transport: &Transport,
+    transport: &dyn Sender,
     stats: &SignalStats,
 ) -> bool {
     if !due || queue.is_empty() {
@@ -391,5 +391,143 @@ fn stats_of(health: &TelemetryHealth, signal: Signal) -> &SignalStats {
         Signal::Traces => &health.traces,
         Signal::Logs => &health.logs,
         Signal::Metrics => &health.metrics,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::atomic::Ordering::Relaxed;
+
+    use super::*;
+    use crate::telemetry::export::transport::Accepted;
+
+    /// Answers from a script (then accepts everything) and keeps what it was sent.
+    #[derive(Default)]
+    struct FakeCollector {
+        answers: Mutex<VecDeque<Result<Accepted, String>>>,
+        sent: Mutex<Vec<Bytes>>,
+    }
+
+    impl FakeCollector {
+        fn answering(answers: impl IntoIterator<Item = Result<Accepted, String>>) -> Self {
+            FakeCollector {
+                answers: Mutex::new(answers.into_iter().collect()),
+                sent: Mutex::default(),
+            }
+        }
+
+        fn sent(&self) -> Vec<Bytes> {
+            self.sent.lock().clone()
+        }
+    }
+
+    impl Sender for FakeCollector {
+        fn send(&self, _signal: Signal, body: Bytes) -> Result<Accepted, String> {
+            self.sent.lock().push(body);
+            self.answers
+                .lock()
+                .pop_front()
+                .unwrap_or(Ok(Accepted { rejected: 0 }))
+        }
+    }
+
+    fn down() -> Result<Accepted, String> {
+        Err("collector down".into())
+    }
+
+    fn body(n: u8) -> Bytes {
+        Bytes::from(vec![n])
+    }
+
+    #[test]
+    fn a_success_is_counted_and_a_partial_rejection_dropped() {
+        let stats = SignalStats::default();
+        let fake = FakeCollector::answering([Ok(Accepted { rejected: 2 })]);
+        let mut outbox = Outbox::new(Signal::Logs, 100);
+        outbox.send(&fake, body(1), 10, &stats);
+        assert_eq!(stats.exported.load(Relaxed), 8);
+        assert_eq!(stats.dropped.load(Relaxed), 2);
+        assert_eq!(outbox.pending(), 0);
+    }
+
+    #[test]
+    fn a_failure_is_kept_and_later_requests_queue_behind_it_in_order() {
+        let stats = SignalStats::default();
+        let fake = FakeCollector::answering([down()]);
+        let mut outbox = Outbox::new(Signal::Traces, 100);
+        outbox.send(&fake, body(1), 10, &stats);
+        outbox.send(&fake, body(2), 5, &stats);
+        assert_eq!(
+            fake.sent().len(),
+            1,
+            "no attempt while an earlier one waits"
+        );
+        assert_eq!(outbox.pending(), 15);
+        assert_eq!(stats.retrying.load(Relaxed), 15);
+        assert_eq!(stats.failed_exports.load(Relaxed), 1);
+
+        // Before the backoff has passed nothing is retried; forced, oldest first.
+        outbox.retry(&fake, &stats, false);
+        assert_eq!(fake.sent().len(), 1);
+        outbox.retry(&fake, &stats, true);
+        assert_eq!(fake.sent(), vec![body(1), body(1), body(2)]);
+        assert_eq!(outbox.pending(), 0);
+        assert_eq!(stats.exported.load(Relaxed), 15);
+        assert_eq!(stats.dropped.load(Relaxed), 0, "nothing lost");
+    }
+
+    #[test]
+    fn backoff_doubles_to_its_cap_and_resets_after_a_success() {
+        let stats = SignalStats::default();
+        let fake = FakeCollector::answering(std::iter::repeat_with(down).take(10));
+        let mut outbox = Outbox::new(Signal::Metrics, 100);
+        outbox.send(&fake, body(1), 1, &stats);
+        let mut waits = vec![outbox.backoff];
+        for _ in 0..8 {
+            let before = Instant::now();
+            outbox.retry(&fake, &stats, true);
+            assert!(
+                outbox.next_attempt > before,
+                "the next attempt is in the future"
+            );
+            waits.push(outbox.backoff);
+        }
+        let secs: Vec<u64> = waits.iter().map(|d| d.as_millis() as u64).collect();
+        assert_eq!(
+            secs,
+            [1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000, 30000]
+        );
+        outbox.retry(&fake, &stats, true);
+        outbox.retry(&fake, &stats, true);
+        assert_eq!(outbox.pending(), 0);
+        assert_eq!(outbox.backoff, FIRST_BACKOFF);
+    }
+
+    #[test]
+    fn the_retry_store_is_bounded_and_drops_the_oldest() {
+        let stats = SignalStats::default();
+        let fake = FakeCollector::answering([down()]);
+        let mut outbox = Outbox::new(Signal::Logs, 25);
+        for n in 0..4 {
+            outbox.send(&fake, body(n), 10, &stats);
+        }
+        // 40 records kept for a bound of 25: the two oldest requests went.
+        assert_eq!(outbox.pending(), 20);
+        assert_eq!(stats.dropped.load(Relaxed), 20);
+        outbox.retry(&fake, &stats, true);
+        assert_eq!(&fake.sent()[1..], &[body(2), body(3)]);
+    }
+
+    #[test]
+    fn giving_up_at_shutdown_counts_what_is_lost() {
+        let stats = SignalStats::default();
+        let fake = FakeCollector::answering([down()]);
+        let mut outbox = Outbox::new(Signal::Logs, 100);
+        outbox.send(&fake, body(1), 7, &stats);
+        outbox.give_up(&stats);
+        assert_eq!(stats.dropped.load(Relaxed), 7);
+        assert_eq!(stats.retrying.load(Relaxed), 0);
+        assert_eq!(outbox.pending(), 0);
     }
 }

@@ -22,6 +22,19 @@ pub struct Accepted {
     pub rejected: u64,
 }
 
+/// Sends one encoded export request. [`Transport`] is the real one (gRPC or
+/// HTTP); the pipeline's retry, backoff and bounded drop are unit tested against
+/// a fake.
+pub trait Sender: Send {
+    fn send(&self, signal: Signal, body: Bytes) -> Result<Accepted, String>;
+}
+
+impl Sender for Transport {
+    fn send(&self, signal: Signal, body: Bytes) -> Result<Accepted, String> {
+        Transport::send(self, signal, body)
+    }
+}
+
 enum Client_ {
     /// One channel per signal: per-signal endpoints may differ.
     Grpc([Channel; 3]),
