@@ -94,6 +94,17 @@ pub struct TelemetryHealth {
     pub metrics: SignalStats,
 }
 
+impl TelemetryHealth {
+    pub fn signal(&self, signal: crate::telemetry::export::Signal) -> &SignalStats {
+        use crate::telemetry::export::Signal;
+        match signal {
+            Signal::Traces => &self.traces,
+            Signal::Logs => &self.logs,
+            Signal::Metrics => &self.metrics,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

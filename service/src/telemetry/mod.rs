@@ -81,9 +81,9 @@ impl TelemetryHandle {
         let h = &self.0.health;
         let exporter = &self.0.config.exporter;
         let enabled = self.0.otel.is_some();
-        let traces = h.traces.snapshot(queued[0]);
-        let logs = h.logs.snapshot(queued[1]);
-        let metrics = h.metrics.snapshot(queued[2]);
+        let traces = h.traces.snapshot(queued.traces);
+        let logs = h.logs.snapshot(queued.logs);
+        let metrics = h.metrics.snapshot(queued.metrics);
         let healthy = traces.healthy && logs.healthy && metrics.healthy;
         TelemetryReport {
             status: if !enabled {

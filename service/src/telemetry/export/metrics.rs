@@ -14,7 +14,7 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 use prost::Message;
 
-use super::pipeline::Shared;
+use super::shared::Shared;
 
 pub struct QueueMetricExporter {
     shared: Arc<Shared>,

@@ -12,6 +12,7 @@ mod processors;
 mod proto;
 mod queue;
 mod resource;
+mod shared;
 mod spans;
 mod transport;
 mod values;
@@ -23,12 +24,46 @@ pub use processors::{QueueLogProcessor, QueueSpanProcessor};
 pub use resource::EncodedResource;
 pub use spans::TraceEncoder;
 
-/// The three OTLP signals; the discriminant indexes per-signal arrays.
+/// The three OTLP signals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
-    Traces = 0,
-    Logs = 1,
-    Metrics = 2,
+    Traces,
+    Logs,
+    Metrics,
+}
+
+/// One value per signal, by name.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PerSignal<T> {
+    pub traces: T,
+    pub logs: T,
+    pub metrics: T,
+}
+
+impl<T> PerSignal<T> {
+    pub fn try_from_fn<E>(mut f: impl FnMut(Signal) -> Result<T, E>) -> Result<Self, E> {
+        Ok(PerSignal {
+            traces: f(Signal::Traces)?,
+            logs: f(Signal::Logs)?,
+            metrics: f(Signal::Metrics)?,
+        })
+    }
+
+    pub fn get(&self, signal: Signal) -> &T {
+        match signal {
+            Signal::Traces => &self.traces,
+            Signal::Logs => &self.logs,
+            Signal::Metrics => &self.metrics,
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        [&self.traces, &self.logs, &self.metrics].into_iter()
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        [&mut self.traces, &mut self.logs, &mut self.metrics].into_iter()
+    }
 }
 
 impl Signal {

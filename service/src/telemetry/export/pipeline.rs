@@ -3,8 +3,8 @@
 //! collector restart loses nothing that fits in the queue.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -17,70 +17,15 @@ use super::metrics::QueueMetricExporter;
 use super::processors::{QueueLogProcessor, QueueSpanProcessor};
 use super::queue::RecordQueue;
 use super::resource::EncodedResource;
+use super::shared::{Shared, MAX_METRIC_PAYLOADS};
 use super::spans::TraceEncoder;
 use super::transport::{Sender, Transport};
-use super::Signal;
+use super::{PerSignal, Signal};
 use crate::telemetry::config::OtelConfig;
 use crate::telemetry::health::{SignalStats, TelemetryHealth};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-/// Encoded metric snapshots kept while the collector is away (one per interval).
-const MAX_METRIC_PAYLOADS: usize = 24;
-
-/// State shared by the processors (producers) and the export thread.
-pub struct Shared {
-    pub(super) spans: RecordQueue<SpanData>,
-    pub(super) logs: RecordQueue<LogItem>,
-    metrics: Mutex<VecDeque<(Bytes, u64)>>,
-    pub(super) health: Arc<TelemetryHealth>,
-    shutdown: AtomicBool,
-    flush_waiters: Mutex<Vec<mpsc::Sender<()>>>,
-    worker: Mutex<Option<std::thread::Thread>>,
-    flush_timeout: Duration,
-}
-
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared").finish_non_exhaustive()
-    }
-}
-
-impl Shared {
-    fn wake(&self) {
-        if let Some(worker) = self.worker.lock().as_ref() {
-            worker.unpark();
-        }
-    }
-
-    pub(super) fn push_metrics(&self, body: Bytes, points: u64) {
-        let mut queue = self.metrics.lock();
-        if queue.len() >= MAX_METRIC_PAYLOADS {
-            if let Some((_, lost)) = queue.pop_front() {
-                self.health.metrics.record_dropped(lost);
-            }
-        }
-        queue.push_back((body, points));
-        self.health
-            .metrics
-            .queued
-            .fetch_add(points, Ordering::Relaxed);
-        drop(queue);
-        self.wake();
-    }
-
-    /// Asks the export thread to send everything queued now and waits for it
-    /// (bounded by the export timeout).
-    pub(super) fn flush(&self) {
-        if self.shutdown.load(Ordering::Acquire) || self.worker.lock().is_none() {
-            return;
-        }
-        let (tx, rx) = mpsc::channel();
-        self.flush_waiters.lock().push(tx);
-        self.wake();
-        let _ = rx.recv_timeout(self.flush_timeout);
-    }
-}
 
 /// One failed request kept for a later attempt.
 struct Retry {
@@ -201,42 +146,29 @@ impl Pipeline {
         resource: EncodedResource,
         health: Arc<TelemetryHealth>,
     ) -> anyhow::Result<Self> {
-        let shared = Arc::new(Shared {
-            spans: RecordQueue::new(
-                config.spans.max_queue_size,
-                config.spans.max_export_batch_size,
-            ),
-            logs: RecordQueue::new(
-                config.logs.max_queue_size,
-                config.logs.max_export_batch_size,
-            ),
-            metrics: Mutex::new(VecDeque::new()),
+        let shared = Arc::new(Shared::new(
+            config,
             health,
-            shutdown: AtomicBool::new(false),
-            flush_waiters: Mutex::new(Vec::new()),
-            worker: Mutex::new(None),
-            flush_timeout: config.exporter.timeout + Duration::from_secs(1),
-        });
+            config.exporter.timeout + Duration::from_secs(1),
+        ));
         let transport: Box<dyn Sender> = Box::new(Transport::new(config.exporter.clone())?);
         let worker = Worker {
             shared: Arc::clone(&shared),
             transport,
             traces: TraceEncoder::new(resource.clone()),
             logs: LogEncoder::new(resource),
-            outboxes: [
-                Outbox::new(Signal::Traces, config.spans.max_queue_size),
-                Outbox::new(Signal::Logs, config.logs.max_queue_size),
-                Outbox::new(Signal::Metrics, MAX_METRIC_PAYLOADS * 1000),
-            ],
+            outboxes: PerSignal {
+                traces: Outbox::new(Signal::Traces, config.spans.max_queue_size),
+                logs: Outbox::new(Signal::Logs, config.logs.max_queue_size),
+                metrics: Outbox::new(Signal::Metrics, MAX_METRIC_PAYLOADS * 1000),
+            },
             span_delay: config.spans.schedule_delay,
             log_delay: config.logs.schedule_delay,
         };
         let thread = std::thread::Builder::new()
             .name("otel-export".into())
             .spawn(move || worker.run())?;
-        shared.spans.set_worker(thread.thread().clone());
-        shared.logs.set_worker(thread.thread().clone());
-        *shared.worker.lock() = Some(thread.thread().clone());
+        shared.set_worker(thread.thread().clone());
         Ok(Pipeline {
             shared,
             thread: Mutex::new(Some(thread)),
@@ -257,19 +189,14 @@ impl Pipeline {
 
     /// Records waiting per signal (queued or kept for retry are both counted
     /// by the worker; this is the queue part).
-    pub fn queued(&self) -> [u64; 3] {
-        [
-            self.shared.spans.len() as u64,
-            self.shared.logs.len() as u64,
-            self.shared.metrics.lock().iter().map(|(_, n)| n).sum(),
-        ]
+    pub fn queued(&self) -> PerSignal<u64> {
+        self.shared.queued()
     }
 
     /// Sends what is left (one attempt each) and stops the export thread.
     /// Call it from outside the application's runtime workers.
     pub fn shutdown(&self) {
-        self.shared.shutdown.store(true, Ordering::Release);
-        self.shared.wake();
+        self.shared.request_shutdown();
         if let Some(thread) = self.thread.lock().take() {
             let _ = thread.join();
         }
@@ -281,7 +208,7 @@ struct Worker {
     transport: Box<dyn Sender>,
     traces: TraceEncoder,
     logs: LogEncoder,
-    outboxes: [Outbox; 3],
+    outboxes: PerSignal<Outbox>,
     span_delay: Duration,
     log_delay: Duration,
 }
@@ -293,13 +220,13 @@ impl Worker {
         let mut span_buf: Vec<SpanData> = Vec::new();
         let mut log_buf: Vec<LogItem> = Vec::new();
         loop {
-            let stopping = self.shared.shutdown.load(Ordering::Acquire);
-            let waiters = std::mem::take(&mut *self.shared.flush_waiters.lock());
+            let stopping = self.shared.stopping();
+            let waiters = self.shared.take_flush_waiters();
             let force = stopping || !waiters.is_empty();
             let health = Arc::clone(&self.shared.health);
 
-            for outbox in &mut self.outboxes {
-                let stats = stats_of(&health, outbox.signal);
+            for outbox in self.outboxes.iter_mut() {
+                let stats = health.signal(outbox.signal);
                 outbox.retry(self.transport.as_ref(), stats, stopping);
             }
 
@@ -312,7 +239,7 @@ impl Worker {
                 &mut span_buf,
                 due,
                 |chunk, body| self.traces.encode(chunk, body),
-                &mut self.outboxes[0],
+                &mut self.outboxes.traces,
                 self.transport.as_ref(),
                 &health.traces,
             );
@@ -329,29 +256,30 @@ impl Worker {
                 &mut log_buf,
                 due,
                 |chunk, body| self.logs.encode(chunk, body),
-                &mut self.outboxes[1],
+                &mut self.outboxes.logs,
                 self.transport.as_ref(),
                 &health.logs,
             );
             if sent || timer {
                 next_logs = Instant::now() + self.log_delay;
             }
-            let metric_payloads: Vec<_> = self.shared.metrics.lock().drain(..).collect();
-            for (body, points) in metric_payloads {
-                self.outboxes[2].send(self.transport.as_ref(), body, points, &health.metrics);
+            for (body, points) in self.shared.take_metrics() {
+                self.outboxes
+                    .metrics
+                    .send(self.transport.as_ref(), body, points, &health.metrics);
             }
 
             for waiter in waiters {
                 let _ = waiter.send(());
             }
             if stopping {
-                for outbox in &mut self.outboxes {
-                    outbox.give_up(stats_of(&health, outbox.signal));
+                for outbox in self.outboxes.iter_mut() {
+                    outbox.give_up(health.signal(outbox.signal));
                 }
                 return;
             }
             let mut wake_at = next_spans.min(next_logs);
-            for outbox in &self.outboxes {
+            for outbox in self.outboxes.iter() {
                 if outbox.pending() > 0 {
                     wake_at = wake_at.min(outbox.next_attempt);
                 }
@@ -384,14 +312,6 @@ fn export_due<T>(
     // Cleared, not dropped: the capacity goes back to the queue next time.
     buf.clear();
     true
-}
-
-fn stats_of(health: &TelemetryHealth, signal: Signal) -> &SignalStats {
-    match signal {
-        Signal::Traces => &health.traces,
-        Signal::Logs => &health.logs,
-        Signal::Metrics => &health.metrics,
-    }
 }
 
 #[cfg(test)]

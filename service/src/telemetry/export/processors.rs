@@ -8,7 +8,7 @@ use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
 use super::logs::LogItem;
-use super::pipeline::Shared;
+use super::shared::Shared;
 
 #[derive(Debug)]
 pub struct QueueSpanProcessor {

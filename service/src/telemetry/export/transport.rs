@@ -12,7 +12,7 @@ use prost::Message;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::{Channel, Endpoint};
 
-use super::Signal;
+use super::{PerSignal, Signal};
 use crate::telemetry::config::{ExporterConfig, Protocol};
 
 /// What the receiver said about one export request.
@@ -37,7 +37,7 @@ impl Sender for Transport {
 
 enum Client_ {
     /// One channel per signal: per-signal endpoints may differ.
-    Grpc([Channel; 3]),
+    Grpc(PerSignal<Channel>),
     Http(Client<HttpConnector, Full<Bytes>>),
 }
 
@@ -66,11 +66,7 @@ impl Transport {
                         .http2_adaptive_window(true)
                         .connect_lazy())
                 };
-                Client_::Grpc([
-                    channel(Signal::Traces)?,
-                    channel(Signal::Logs)?,
-                    channel(Signal::Metrics)?,
-                ])
+                Client_::Grpc(PerSignal::try_from_fn(channel)?)
             }
             Protocol::HttpProtobuf => {
                 let _guard = runtime.enter();
@@ -90,7 +86,7 @@ impl Transport {
         let fut = async {
             match &self.client {
                 Client_::Grpc(channels) => {
-                    self.send_grpc(channels[signal as usize].clone(), signal, body)
+                    self.send_grpc(channels.get(signal).clone(), signal, body)
                         .await
                 }
                 Client_::Http(client) => self.send_http(client, signal, body).await,
