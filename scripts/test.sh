@@ -37,6 +37,10 @@ trap stop_stack EXIT
 step "stack: cargo xtask up (Collector, Elasticsearch, Prometheus, Alertmanager, service)" cargo xtask up
 step "prometheus: promtool check config + rules, rule unit tests; amtool check-config" \
     bash -c 'promtool check config prometheus/prometheus.yml && promtool test rules prometheus/tests/*.yml && amtool check-config prometheus/alertmanager.yml'
+# Deterministic, so it may gate: the instructions telemetry adds per request (callgrind).
+# Same package set as `cargo xtask up`'s build, so its release artifacts are reused.
+step "overhead: added instructions per request under callgrind, against the budget" \
+    bash -c 'cargo build --quiet --release --locked -p alertingscout -p oncall --examples && cargo run --quiet --locked -p loadtest -- instructions'
 step "stack: tests against the real pipeline (incl. backend swap)" \
     cargo test -p xtask --features stack-tests --locked --test stack --test backend_swap -- --nocapture
 step "loadtest: smoke scenario against the stack's service, counts checked in Prometheus" \

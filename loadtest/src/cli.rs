@@ -1,4 +1,5 @@
-//! The command line: `loadtest run SCENARIO [flags]` and `loadtest overhead [flags]`.
+//! The command line: `loadtest run SCENARIO [flags]`, `loadtest overhead [flags]` and
+//! `loadtest instructions [flags]`.
 //! Exit codes as k6's: 0 all thresholds passed, 99 a threshold (or an overhead budget)
 //! failed, 1 anything else went wrong (bad scenario file, unreachable target).
 
@@ -25,6 +26,8 @@ enum Command {
     Run(crate::run::RunArgs),
     /// Server CPU per request, latency and throughput with telemetry on vs off (AC-005).
     Overhead(crate::overhead::args::Args),
+    /// Instructions per request that telemetry adds, counted by callgrind (deterministic).
+    Instructions(crate::overhead::instructions::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -32,6 +35,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => crate::run::main(args),
         Command::Overhead(args) => crate::overhead::main(args),
+        Command::Instructions(args) => crate::overhead::instructions::main(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

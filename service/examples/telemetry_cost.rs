@@ -4,8 +4,9 @@
 //! the final flush). A profiling aid beside the end-to-end benchmark in
 //! `loadtest overhead` (docs/performance.md), which is the one that counts.
 //!
-//! cargo run --release -p alertingscout --example telemetry_cost -- on|off [requests] [health|post]
-//! (with `on`, point OTEL_EXPORTER_OTLP_ENDPOINT at a receiver, e.g. target/release/otlp-sink)
+//! cargo run --release -p alertingscout --example telemetry_cost -- on|off [requests] [health|post] [warmup]
+//! (with `on`, point OTEL_EXPORTER_OTLP_ENDPOINT at a receiver, e.g. target/release/otlp-sink).
+//! `loadtest instructions` runs it under callgrind: the deterministic overhead gate.
 
 use alertingscout::configuration::Settings;
 use alertingscout::startup::app;
@@ -31,6 +32,8 @@ fn main() -> anyhow::Result<()> {
     let on = args.get(1).map(String::as_str) != Some("off");
     let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(200_000);
     let post = args.get(3).map(String::as_str) == Some("post");
+    // A fixed warm-up lets runs of N and 2N requests differ by exactly N requests.
+    let warmup: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(n / 10);
     let mut config = OtelConfig::from_env().map_err(anyhow::Error::msg)?;
     config.sdk_disabled = !on;
     let telemetry = Telemetry::init(config, false, false)?;
@@ -51,7 +54,7 @@ fn main() -> anyhow::Result<()> {
         }
     };
     let start = runtime.block_on(async {
-        for _ in 0..n / 10 {
+        for _ in 0..warmup {
             let _ = app.clone().oneshot(request()?).await;
         }
         let start = (cpu_seconds(), std::time::Instant::now());

@@ -7,6 +7,7 @@
 pub mod args;
 pub mod budget;
 pub mod endpoint;
+pub mod instructions;
 pub mod load;
 pub mod report;
 pub mod run;
