@@ -12,6 +12,7 @@ const RESOURCE: u32 = 1;
 const SCOPE_LOGS: u32 = 2;
 const SCOPE: u32 = 1;
 const LOG_RECORDS: u32 = 2;
+const SCOPE_SCHEMA_URL: u32 = 3;
 // LogRecord
 const TIME: u32 = 1;
 const SEVERITY_NUMBER: u32 = 2;
@@ -150,6 +151,10 @@ impl LogEncoder {
         let scope_logs_len = |first: usize, members: &[usize]| {
             let item = &items[first];
             len_field(SCOPE, scope_len(item.scope_name(), &item.scope))
+                + bytes_field(
+                    SCOPE_SCHEMA_URL,
+                    item.scope.schema_url().unwrap_or("").as_bytes(),
+                )
                 + members
                     .iter()
                     .map(|&i| len_field(LOG_RECORDS, self.lens[i]))
@@ -170,6 +175,11 @@ impl LogEncoder {
             for &i in members {
                 put_record(&items[i].record, self.lens[i], out);
             }
+            put_bytes(
+                SCOPE_SCHEMA_URL,
+                item.scope.schema_url().unwrap_or("").as_bytes(),
+                out,
+            );
         }
     }
 }

@@ -17,6 +17,9 @@ mod spans;
 mod transport;
 mod values;
 
+#[cfg(test)]
+mod differential_tests;
+
 pub use logs::{LogEncoder, LogItem};
 pub use metrics::QueueMetricExporter;
 pub use pipeline::Pipeline;

@@ -27,6 +27,8 @@ const DROPPED_ATTRIBUTES: u32 = 10;
 const EVENTS: u32 = 11;
 const DROPPED_EVENTS: u32 = 12;
 const LINKS: u32 = 13;
+/// ScopeSpans.schema_url (after the spans: protobuf fields may come in any order).
+const SCOPE_SCHEMA_URL: u32 = 3;
 const DROPPED_LINKS: u32 = 14;
 const STATUS: u32 = 15;
 const FLAGS: u32 = 16;
@@ -90,6 +92,17 @@ fn put_status(status: &Status, buf: &mut Buf) {
     }
 }
 
+/// A link's flags: trace flags plus whether the linked context is remote (the
+/// stock transform's encoding).
+fn link_flags(link: &opentelemetry::trace::Link) -> u32 {
+    let remote = if link.span_context.is_remote() {
+        HAS_IS_REMOTE | IS_REMOTE
+    } else {
+        HAS_IS_REMOTE
+    };
+    u32::from(link.span_context.trace_flags().to_u8()) | remote
+}
+
 fn flags(span: &SpanData) -> u32 {
     let remote = if span.parent_span_is_remote {
         HAS_IS_REMOTE | IS_REMOTE
@@ -126,10 +139,7 @@ fn link_len(link: &opentelemetry::trace::Link, state: Option<&str>) -> usize {
             LINK_DROPPED_ATTRIBUTES,
             u64::from(link.dropped_attributes_count),
         )
-        + fixed32_field(
-            LINK_FLAGS,
-            u32::from(link.span_context.trace_flags().to_u8()),
-        )
+        + fixed32_field(LINK_FLAGS, link_flags(link))
 }
 
 fn span_len(span: &SpanData, state: Option<&str>) -> usize {
@@ -230,11 +240,7 @@ fn put_span(span: &SpanData, len: usize, state: Option<&str>, buf: &mut Buf) {
             u64::from(link.dropped_attributes_count),
             buf,
         );
-        put_fixed32(
-            LINK_FLAGS,
-            u32::from(link.span_context.trace_flags().to_u8()),
-            buf,
-        );
+        put_fixed32(LINK_FLAGS, link_flags(link), buf);
     }
     put_varint(DROPPED_LINKS, u64::from(span.links.dropped_count), buf);
     put_status(&span.status, buf);
@@ -281,6 +287,10 @@ impl TraceEncoder {
         let scope_spans_len = |first: usize, members: &[usize]| {
             let scope = &spans[first].instrumentation_scope;
             len_field(SCOPE, scope_len(scope.name(), scope))
+                + bytes_field(
+                    SCOPE_SCHEMA_URL,
+                    scope.schema_url().unwrap_or("").as_bytes(),
+                )
                 + members
                     .iter()
                     .map(|&i| len_field(SPANS, self.lens[i]))
@@ -301,6 +311,11 @@ impl TraceEncoder {
             for &i in members {
                 put_span(&spans[i], self.lens[i], self.states[i].as_deref(), out);
             }
+            put_bytes(
+                SCOPE_SCHEMA_URL,
+                scope.schema_url().unwrap_or("").as_bytes(),
+                out,
+            );
         }
     }
 }
