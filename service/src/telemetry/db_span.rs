@@ -1,12 +1,10 @@
 //! Client spans around store calls, children of the request's server span.
 
-use std::sync::OnceLock;
-
 use opentelemetry::trace::{Span, SpanKind, Status, Tracer};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{SdkTracer, Span as SdkSpan};
+use opentelemetry_sdk::trace::Span as SdkSpan;
 
-static TRACER: OnceLock<SdkTracer> = OnceLock::new();
+use super::tracer;
 
 /// One kind of store call: its semconv attributes and span name
 /// ("{db.operation.name} {db.collection.name}"), all fixed at compile time.
@@ -29,16 +27,11 @@ macro_rules! db_op {
     };
 }
 
-/// Installs the tracer database spans use (once per process).
-pub fn install(tracer: SdkTracer) {
-    let _ = TRACER.set(tracer);
-}
-
 pub struct DbSpan(Option<SdkSpan>);
 
 impl DbSpan {
     pub fn start(system: &'static str, op: DbOp) -> DbSpan {
-        let Some(tracer) = TRACER.get() else {
+        let Some(tracer) = tracer::get() else {
             return DbSpan(None);
         };
         let cx = Context::current();

@@ -318,13 +318,16 @@ fn start_span(
     if let Some(user) = &user_id {
         attributes.push(KeyValue::new("user.id", Value::from(user.clone())));
     }
-    let span = otel
-        .tracer
+    // Counted active before anything can return: `InFlight` always counts it finished.
+    otel.http.request_started(method_i);
+    let Some(tracer) = super::tracer::get() else {
+        return parent.with_value(RequestFacts::new(request_id.clone(), user_id));
+    };
+    let span = tracer
         .span_builder(name)
         .with_kind(SpanKind::Server)
         .with_attributes(attributes)
-        .start_with_context(&otel.tracer, &parent);
-    otel.http.request_started(method_i);
+        .start_with_context(tracer, &parent);
     parent
         .with_span(span)
         .with_value(RequestFacts::new(request_id.clone(), user_id))

@@ -21,6 +21,7 @@ pub mod request_context;
 pub mod request_id;
 pub mod resource;
 pub mod route;
+pub mod tracer;
 
 use std::sync::Arc;
 
@@ -28,7 +29,7 @@ use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde::Serialize;
 
 use self::config::{OtelConfig, Protocol};
@@ -38,9 +39,8 @@ use self::metrics::HttpMetrics;
 
 pub const SCOPE_NAME: &str = "alertingscout";
 
-/// What the request layer needs when telemetry is on.
+/// What the request layer needs when telemetry is on (the tracer: `tracer::get`).
 pub struct Otel {
-    pub tracer: SdkTracer,
     pub http: HttpMetrics,
 }
 
@@ -160,8 +160,7 @@ impl Telemetry {
             .with_resource(resource.clone())
             .with_span_processor(pipeline.span_processor())
             .build();
-        let tracer = tracer_provider.tracer(SCOPE_NAME);
-        db_span::install(tracer.clone());
+        tracer::install(tracer_provider.tracer(SCOPE_NAME));
 
         let logger_provider = SdkLoggerProvider::builder()
             .with_resource(resource.clone())
@@ -193,7 +192,7 @@ impl Telemetry {
 
         Ok(Telemetry {
             handle: TelemetryHandle(Arc::new(Inner {
-                otel: Some(Otel { tracer, http }),
+                otel: Some(Otel { http }),
                 stdout_spans: log_stdout,
                 health,
                 pipeline: Some(pipeline),
