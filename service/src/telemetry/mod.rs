@@ -185,6 +185,7 @@ impl Telemetry {
         let meter = meter_provider.meter(SCOPE_NAME);
         let http = HttpMetrics::new(&meter);
         process::register(&meter);
+        pipeline.register_metrics(&meter);
 
         opentelemetry::global::set_tracer_provider(tracer_provider.clone());
         opentelemetry::global::set_meter_provider(meter_provider.clone());

@@ -77,19 +77,44 @@ async fn a_hanging_collector_does_not_slow_requests() {
 }
 
 #[tokio::test]
-async fn a_full_queue_drops_records_and_counts_them() {
+async fn a_full_queue_drops_records_and_counts_them_in_health_and_in_metrics() {
     let app = TestApp::spawn_with(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", DEAD_ENDPOINT),
         ("OTEL_BLRP_MAX_QUEUE_SIZE", "10"),
         ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "5"),
         ("OTEL_BLRP_SCHEDULE_DELAY", "60000"),
+        // Read the service's own metrics without a collector.
+        ("ALERTINGSCOUT_PROMETHEUS_METRICS", "on"),
     ])
     .await;
     for _ in 0..100 {
         assert_eq!(app.get("/health").await.status(), 200);
     }
     let report: Value = app.get("/health/telemetry").await.json().await.unwrap();
-    assert!(report["logs"]["dropped"].as_u64() > Some(0), "{report}");
+    let dropped = report["logs"]["dropped"].as_u64().unwrap_or(0);
+    assert!(dropped > 0, "{report}");
+
+    // The same counts as metrics, so Prometheus can alert on them (read afterwards:
+    // at least as many).
+    let text = app.get("/metrics").await.text().await.unwrap();
+    let sample = |name: &str, labels: &[&str]| -> Option<f64> {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{name}{{")) && labels.iter().all(|x| l.contains(x)))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    };
+    let records = "alertingscout_telemetry_records_total";
+    let metric_dropped = sample(records, &[r#"signal="logs""#, r#"outcome="dropped""#])
+        .expect("dropped logs as a metric");
+    assert!(metric_dropped >= dropped as f64, "{metric_dropped} < {dropped}");
+    let queued = sample(records, &[r#"signal="logs""#, r#"outcome="queued""#]).expect("queued");
+    assert!(queued >= 10.0, "the queue took its 10 records: {queued}");
+    assert_eq!(
+        sample(records, &[r#"signal="traces""#, r#"outcome="dropped""#]),
+        Some(0.0),
+        "every series exists from the start, at 0"
+    );
+    let pending = sample("alertingscout_telemetry_pending", &[r#"signal="logs""#]).expect("pending");
+    assert!(pending > 0.0, "records wait for the dead collector: {pending}");
 }
 
 #[tokio::test]

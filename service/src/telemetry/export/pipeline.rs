@@ -183,6 +183,11 @@ impl Pipeline {
         QueueLogProcessor::new(Arc::clone(&self.shared))
     }
 
+    /// The export path's own health as metrics (see `self_metrics`).
+    pub fn register_metrics(&self, meter: &opentelemetry::metrics::Meter) {
+        super::self_metrics::register(meter, &self.shared);
+    }
+
     pub fn metric_exporter(&self) -> QueueMetricExporter {
         QueueMetricExporter::new(Arc::clone(&self.shared))
     }
