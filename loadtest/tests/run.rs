@@ -3,14 +3,14 @@
 //! service's own /metrics counts, a fidelity mismatch fails the run, and a bad scenario
 //! file is refused with the field named. No assertion depends on timing.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
+use testkit::process::Spawned;
 
 /// The service binary next to ours (cargo test --workspace builds it; otherwise run
 /// `cargo build -p alertingscout` first).
@@ -25,56 +25,36 @@ fn service_binary() -> PathBuf {
     bin
 }
 
+/// A fresh alertingscout on a free port, its database and reports in a temp dir;
+/// killed, then the dir removed, on drop (fields drop in this order).
 struct Service {
-    child: Child,
     url: String,
-    dir: PathBuf,
+    _process: Spawned,
+    dir: tempfile::TempDir,
 }
 
 impl Service {
     fn start() -> Service {
-        let dir = std::env::temp_dir().join(format!(
-            "loadtest-it-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let mut child = Command::new(service_binary())
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut command = Command::new(service_binary());
+        command
             .env("ALERTINGSCOUT_LISTEN", "127.0.0.1:0")
-            .env("ALERTINGSCOUT_DATABASE", dir.join("db.sqlite"))
+            .env("ALERTINGSCOUT_DATABASE", dir.path().join("db.sqlite"))
             .env("ALERTINGSCOUT_PROMETHEUS_METRICS", "on")
             .env("ALERTINGSCOUT_LOG_STDOUT", "off")
             // Telemetry on, exporting to a port where nothing listens.
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn alertingscout");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent {
-                    if let Some(addr) = line.strip_prefix("alertingscout listening on ") {
-                        let _ = tx.send(addr.to_owned());
-                        sent = true;
-                    }
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the service did not print its address");
-        Service { child, url, dir }
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+            .stdout(Stdio::null());
+        let process = Spawned::start(
+            command,
+            "alertingscout listening on ",
+            Duration::from_secs(60),
+        );
+        Service {
+            url: process.address.clone(),
+            _process: process,
+            dir,
+        }
     }
 }
 
@@ -138,7 +118,7 @@ fn json(path: &Path) -> Value {
 /// Returns the output and the JSON report, if one was written.
 fn run_scenario(svc: &Service, name: &str, text: &str, extra: &[&str]) -> (Output, Option<Value>) {
     let scenario = scenario_file(name, text);
-    let out_json = svc.dir.join(format!("{name}.json"));
+    let out_json = svc.dir.path().join(format!("{name}.json"));
     let out_flag = format!("json={}", out_json.display());
     let mut args = vec![
         "run",
@@ -191,7 +171,7 @@ fn service_counts(base: &str) -> std::collections::BTreeMap<String, u64> {
 #[test]
 fn passing_thresholds_exit_0_and_counts_match_the_service() {
     let svc = Service::start();
-    let html = svc.dir.join("report.html");
+    let html = svc.dir.path().join("report.html");
     let before = service_counts(&svc.url);
     let (out, report) = run_scenario(
         &svc,

@@ -105,7 +105,10 @@ async fn a_full_queue_drops_records_and_counts_them_in_health_and_in_metrics() {
     let records = "alertingscout_telemetry_records_total";
     let metric_dropped = sample(records, &[r#"signal="logs""#, r#"outcome="dropped""#])
         .expect("dropped logs as a metric");
-    assert!(metric_dropped >= dropped as f64, "{metric_dropped} < {dropped}");
+    assert!(
+        metric_dropped >= dropped as f64,
+        "{metric_dropped} < {dropped}"
+    );
     let queued = sample(records, &[r#"signal="logs""#, r#"outcome="queued""#]).expect("queued");
     assert!(queued >= 10.0, "the queue took its 10 records: {queued}");
     assert_eq!(
@@ -113,8 +116,12 @@ async fn a_full_queue_drops_records_and_counts_them_in_health_and_in_metrics() {
         Some(0.0),
         "every series exists from the start, at 0"
     );
-    let pending = sample("alertingscout_telemetry_pending", &[r#"signal="logs""#]).expect("pending");
-    assert!(pending > 0.0, "records wait for the dead collector: {pending}");
+    let pending =
+        sample("alertingscout_telemetry_pending", &[r#"signal="logs""#]).expect("pending");
+    assert!(
+        pending > 0.0,
+        "records wait for the dead collector: {pending}"
+    );
 }
 
 #[tokio::test]

@@ -42,7 +42,10 @@ pub(super) fn register(meter: &Meter, shared: &Arc<Shared>) {
                 ] {
                     observer.observe(
                         value.load(Relaxed),
-                        &[KeyValue::new("signal", name), KeyValue::new("outcome", outcome)],
+                        &[
+                            KeyValue::new("signal", name),
+                            KeyValue::new("outcome", outcome),
+                        ],
                     );
                 }
             }
