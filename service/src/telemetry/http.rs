@@ -29,24 +29,35 @@ use crate::error::ErrorType;
 
 const TRACEPARENT_HEADER: HeaderName = HeaderName::from_static("traceparent");
 
-/// What the access log says about a finished request.
+/// What the access log says about a request; no status: dropped before a response.
 struct Access<'a> {
     method: &'static str,
     route: &'a str,
     path: &'a str,
-    status: u16,
+    status: Option<u16>,
     duration_ms: f64,
 }
 
 fn access_log(access: &Access<'_>) {
     // One record per request; the request's ids are added by the log
     // pipeline from the context (see telemetry::logs).
-    if access.status >= 500 {
+    let Some(status) = access.status else {
+        tracing::warn!(
+            http.request.method = access.method,
+            http.route = access.route,
+            url.path = access.path,
+            error.type = CANCELLED,
+            duration_ms = access.duration_ms,
+            "request cancelled before a response"
+        );
+        return;
+    };
+    if status >= 500 {
         tracing::error!(
             http.request.method = access.method,
             http.route = access.route,
             url.path = access.path,
-            http.response.status_code = access.status,
+            http.response.status_code = status,
             duration_ms = access.duration_ms,
             "request failed"
         );
@@ -55,7 +66,7 @@ fn access_log(access: &Access<'_>) {
             http.request.method = access.method,
             http.route = access.route,
             url.path = access.path,
-            http.response.status_code = access.status,
+            http.response.status_code = status,
             duration_ms = access.duration_ms,
             "request completed"
         );
@@ -190,90 +201,74 @@ impl InFlight {
         Ok(response)
     }
 
-    fn access(&self, status: u16) -> Access<'_> {
-        Access {
+    /// Records the request's end once: one clock read for the duration metric and
+    /// the access log alike. `status` None: dropped before a response.
+    fn end(&mut self, status: Option<u16>, error_type: Option<StringValue>) {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let cx = self.cx.take();
+        if let (Some(otel), Some(_)) = (self.telemetry.otel(), &cx) {
+            let mut labels = Vec::with_capacity(4);
+            labels.push(KeyValue::new(HTTP_REQUEST_METHOD, METHODS[self.method_i]));
+            labels.push(KeyValue::new(
+                HTTP_ROUTE,
+                Value::String(self.route.template.clone()),
+            ));
+            if let Some(status) = status {
+                labels.push(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+            }
+            if let Some(kind) = &error_type {
+                labels.push(KeyValue::new(ERROR_TYPE, Value::String(kind.clone())));
+            }
+            otel.http.request_finished(self.method_i, elapsed, &labels);
+        }
+        let access = Access {
             method: METHODS[self.method_i],
             route: self.route.as_str(),
             path: &self.path,
             status,
-            duration_ms: self.started.elapsed().as_secs_f64() * 1e3,
+            duration_ms: elapsed * 1e3,
+        };
+        match cx {
+            Some(cx) => {
+                {
+                    let _attached = cx.clone().attach();
+                    self.stdout.in_scope(|| access_log(&access));
+                }
+                let span = cx.span();
+                if let Some(status) = status {
+                    span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+                }
+                end_span(&cx, error_type);
+            }
+            // Telemetry off: the access log still goes to stdout when enabled.
+            None => self.stdout.in_scope(|| access_log(&access)),
         }
+        self.done = true;
     }
 
     fn finish(mut self, response: &mut Response) {
-        self.done = true;
         let status = response.status().as_u16();
-        let Some(cx) = self.cx.take() else {
-            // Telemetry off: the access log still goes to stdout when enabled.
-            self.stdout.in_scope(|| access_log(&self.access(status)));
-            return;
-        };
         let error_type: Option<StringValue> =
             (status >= 500).then(|| match response.extensions().get::<ErrorType>() {
                 Some(ErrorType(kind)) => StringValue::from(*kind),
                 None => StringValue::from(status.to_string()),
             });
-        self.record_duration(Some(status), error_type.clone());
-        let span = cx.span();
-        if let Some(value) = traceparent(span.span_context()) {
+        if let Some(value) = self
+            .cx
+            .as_ref()
+            .and_then(|cx| traceparent(cx.span().span_context()))
+        {
             response.headers_mut().insert(TRACEPARENT_HEADER, value);
         }
-        {
-            let _attached = cx.clone().attach();
-            self.stdout.in_scope(|| access_log(&self.access(status)));
-        }
-        span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
-        end_span(&cx, error_type);
-    }
-
-    fn record_duration(&self, status: Option<u16>, error_type: Option<StringValue>) {
-        let Some(otel) = self.telemetry.otel() else {
-            return;
-        };
-        let mut labels = Vec::with_capacity(4);
-        labels.push(KeyValue::new(HTTP_REQUEST_METHOD, METHODS[self.method_i]));
-        labels.push(KeyValue::new(
-            HTTP_ROUTE,
-            Value::String(self.route.template.clone()),
-        ));
-        if let Some(status) = status {
-            labels.push(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
-        }
-        if let Some(kind) = error_type {
-            labels.push(KeyValue::new(ERROR_TYPE, Value::String(kind)));
-        }
-        otel.http
-            .request_finished(self.method_i, self.started.elapsed().as_secs_f64(), &labels);
+        self.end(Some(status), error_type);
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if self.done {
-            return;
-        }
-        // Dropped before a response: no status code; error.type says why.
-        let kind = StringValue::from(CANCELLED);
-        self.record_duration(None, Some(kind.clone()));
-        let cx = self.cx.take();
-        let access = self.access(0);
-        let log = || {
-            tracing::warn!(
-                http.request.method = access.method,
-                http.route = access.route,
-                url.path = access.path,
-                error.type = CANCELLED,
-                duration_ms = access.duration_ms,
-                "request cancelled before a response"
-            )
-        };
-        match cx {
-            Some(cx) => {
-                let _attached = cx.clone().attach();
-                self.stdout.in_scope(log);
-                end_span(&cx, Some(kind));
-            }
-            None => self.stdout.in_scope(log),
+        if !self.done {
+            // Dropped before a response: no status code; error.type says why.
+            self.end(None, Some(StringValue::from(CANCELLED)));
         }
     }
 }
