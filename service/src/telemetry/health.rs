@@ -48,6 +48,11 @@ impl SignalStats {
         self.dropped.fetch_add(records, Relaxed);
     }
 
+    /// Records not yet exported: `queued` (still in the queue) plus those held for retry.
+    pub fn pending(&self, queued: u64) -> u64 {
+        queued + self.retrying.load(Relaxed)
+    }
+
     pub fn snapshot(&self, pending: u64) -> SignalReport {
         let ms = |v: u64| (v != 0).then_some(v);
         let last_success = ms(self.last_success_ms.load(Relaxed));
@@ -62,7 +67,7 @@ impl SignalStats {
             healthy,
             queued: self.queued.load(Relaxed),
             exported: self.exported.load(Relaxed),
-            pending: pending + self.retrying.load(Relaxed),
+            pending: self.pending(pending),
             dropped: self.dropped.load(Relaxed),
             failed_exports: self.failed_exports.load(Relaxed),
             last_success_unix_ms: last_success,
@@ -87,23 +92,7 @@ pub struct SignalReport {
 }
 
 /// Stats of all three signals.
-#[derive(Debug, Default)]
-pub struct TelemetryHealth {
-    pub traces: SignalStats,
-    pub logs: SignalStats,
-    pub metrics: SignalStats,
-}
-
-impl TelemetryHealth {
-    pub fn signal(&self, signal: crate::telemetry::export::Signal) -> &SignalStats {
-        use crate::telemetry::export::Signal;
-        match signal {
-            Signal::Traces => &self.traces,
-            Signal::Logs => &self.logs,
-            Signal::Metrics => &self.metrics,
-        }
-    }
-}
+pub type TelemetryHealth = crate::telemetry::export::PerSignal<SignalStats>;
 
 #[cfg(test)]
 mod tests {

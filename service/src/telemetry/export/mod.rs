@@ -71,6 +71,17 @@ impl<T> PerSignal<T> {
 }
 
 impl Signal {
+    pub const ALL: [Signal; 3] = [Signal::Traces, Signal::Logs, Signal::Metrics];
+
+    /// The name in metrics and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Traces => "traces",
+            Signal::Logs => "logs",
+            Signal::Metrics => "metrics",
+        }
+    }
+
     pub fn http_path(self) -> &'static str {
         match self {
             Signal::Traces => "v1/traces",

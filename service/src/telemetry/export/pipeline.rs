@@ -231,7 +231,7 @@ impl Worker {
             let health = Arc::clone(&self.shared.health);
 
             for outbox in self.outboxes.iter_mut() {
-                let stats = health.signal(outbox.signal);
+                let stats = health.get(outbox.signal);
                 outbox.retry(self.transport.as_ref(), stats, stopping);
             }
 
@@ -279,7 +279,7 @@ impl Worker {
             }
             if stopping {
                 for outbox in self.outboxes.iter_mut() {
-                    outbox.give_up(health.signal(outbox.signal));
+                    outbox.give_up(health.get(outbox.signal));
                 }
                 return;
             }

@@ -20,12 +20,6 @@ use opentelemetry::KeyValue;
 use super::shared::Shared;
 use super::Signal;
 
-const SIGNALS: [(Signal, &str); 3] = [
-    (Signal::Traces, "traces"),
-    (Signal::Logs, "logs"),
-    (Signal::Metrics, "metrics"),
-];
-
 pub(super) fn register(meter: &Meter, shared: &Arc<Shared>) {
     let state = Arc::clone(shared);
     meter
@@ -33,8 +27,8 @@ pub(super) fn register(meter: &Meter, shared: &Arc<Shared>) {
         .with_unit("{record}")
         .with_description("Telemetry records by outcome: queued for export, exported, dropped.")
         .with_callback(move |observer| {
-            for (signal, name) in SIGNALS {
-                let stats = state.health.signal(signal);
+            for signal in Signal::ALL {
+                let stats = state.health.get(signal);
                 for (outcome, value) in [
                     ("queued", &stats.queued),
                     ("exported", &stats.exported),
@@ -43,7 +37,7 @@ pub(super) fn register(meter: &Meter, shared: &Arc<Shared>) {
                     observer.observe(
                         value.load(Relaxed),
                         &[
-                            KeyValue::new("signal", name),
+                            KeyValue::new("signal", signal.name()),
                             KeyValue::new("outcome", outcome),
                         ],
                     );
@@ -57,9 +51,9 @@ pub(super) fn register(meter: &Meter, shared: &Arc<Shared>) {
         .with_unit("{request}")
         .with_description("Export requests that failed; each may be retried.")
         .with_callback(move |observer| {
-            for (signal, name) in SIGNALS {
-                let failed = state.health.signal(signal).failed_exports.load(Relaxed);
-                observer.observe(failed, &[KeyValue::new("signal", name)]);
+            for signal in Signal::ALL {
+                let failed = state.health.get(signal).failed_exports.load(Relaxed);
+                observer.observe(failed, &[KeyValue::new("signal", signal.name())]);
             }
         })
         .build();
@@ -70,12 +64,11 @@ pub(super) fn register(meter: &Meter, shared: &Arc<Shared>) {
         .with_description("Records queued or held for retry, not yet exported.")
         .with_callback(move |observer| {
             let queued = state.queued();
-            for (signal, name) in SIGNALS {
-                let retrying = state.health.signal(signal).retrying.load(Relaxed);
-                let pending = queued.get(signal) + retrying;
+            for signal in Signal::ALL {
+                let pending = state.health.get(signal).pending(*queued.get(signal));
                 observer.observe(
                     i64::try_from(pending).unwrap_or(i64::MAX),
-                    &[KeyValue::new("signal", name)],
+                    &[KeyValue::new("signal", signal.name())],
                 );
             }
         })
