@@ -236,98 +236,77 @@ fn any_value(value: Value) -> AnyValue {
     }
 }
 
-/// Order-free form: resource attributes sorted, one scope group per scope name (the
-/// transform groups through a HashMap, so its group order is arbitrary).
-fn normalise_spans(mut resource_spans: Vec<ResourceSpans>) -> Vec<ResourceSpans> {
-    for rs in &mut resource_spans {
-        if let Some(r) = &mut rs.resource {
-            r.attributes.sort_by(|a, b| a.key.cmp(&b.key));
+/// One group per scope, sorted by scope name: the transform groups through a HashMap,
+/// so its group order is arbitrary; the lean encoder keeps first-seen order.
+fn merge_scope_groups<S>(
+    groups: Vec<S>,
+    same_scope: impl Fn(&S, &S) -> bool,
+    name: impl Fn(&S) -> String,
+    absorb: impl Fn(&mut S, S),
+) -> Vec<S> {
+    let mut merged: Vec<S> = Vec::new();
+    for group in groups {
+        match merged.iter_mut().find(|m| same_scope(m, &group)) {
+            Some(m) => absorb(m, group),
+            None => merged.push(group),
         }
-        let mut merged: Vec<opentelemetry_proto::tonic::trace::v1::ScopeSpans> = Vec::new();
-        for ss in rs.scope_spans.drain(..) {
-            match merged
-                .iter_mut()
-                .find(|m| m.scope == ss.scope && m.schema_url == ss.schema_url)
-            {
-                Some(m) => m.spans.extend(ss.spans),
-                None => merged.push(ss),
-            }
-        }
-        merged.sort_by(|a, b| {
-            a.scope
-                .as_ref()
-                .map(|s| &s.name)
-                .cmp(&b.scope.as_ref().map(|s| &s.name))
-        });
-        // An unset status: the stock transform sends an empty Status message, the lean
-        // encoder none; OTLP reads both as unset (2 bytes a span saved).
-        for span in merged.iter_mut().flat_map(|ss| &mut ss.spans) {
-            if span.status == Some(Default::default()) {
-                span.status = None;
-            }
-        }
-        rs.scope_spans = merged;
     }
-    resource_spans
+    merged.sort_by_key(|g| name(g));
+    merged
 }
 
-fn normalise_logs(mut resource_logs: Vec<ResourceLogs>) -> Vec<ResourceLogs> {
-    for rl in &mut resource_logs {
-        if let Some(r) = &mut rl.resource {
-            r.attributes.sort_by(|a, b| a.key.cmp(&b.key));
-        }
-        let mut merged: Vec<opentelemetry_proto::tonic::logs::v1::ScopeLogs> = Vec::new();
-        for sl in rl.scope_logs.drain(..) {
-            match merged
-                .iter_mut()
-                .find(|m| m.scope == sl.scope && m.schema_url == sl.schema_url)
-            {
-                Some(m) => m.log_records.extend(sl.log_records),
-                None => merged.push(sl),
-            }
-        }
-        merged.sort_by(|a, b| {
-            a.scope
-                .as_ref()
-                .map(|s| &s.name)
-                .cmp(&b.scope.as_ref().map(|s| &s.name))
-        });
-        rl.scope_logs = merged;
+fn sort_attributes(resource: &mut Option<opentelemetry_proto::tonic::resource::v1::Resource>) {
+    if let Some(r) = resource {
+        r.attributes.sort_by(|a, b| a.key.cmp(&b.key));
     }
-    resource_logs
 }
 
-#[test]
-fn spans_encode_exactly_as_the_stock_transform_does() {
-    let spans = spans();
+/// The spans as the lean encoder sends them and as the stock transform makes them,
+/// both in order-free form.
+fn ours_and_stock_spans(spans: Vec<SpanData>) -> (Vec<ResourceSpans>, Vec<ResourceSpans>) {
     let resource = resource();
     let mut body = Vec::new();
     TraceEncoder::new(EncodedResource::new(&resource)).encode(&spans, &mut body);
     let ours = ExportTraceServiceRequest::decode(body.as_slice()).expect("valid OTLP protobuf");
     let stock =
         group_spans_by_resource_and_scope(spans, &ResourceAttributesWithSchema::from(&resource));
-    same(
-        &normalise_spans(ours.resource_spans),
-        &normalise_spans(stock),
-    );
+    let normalise = |mut all: Vec<ResourceSpans>| {
+        for rs in &mut all {
+            sort_attributes(&mut rs.resource);
+            rs.scope_spans = merge_scope_groups(
+                std::mem::take(&mut rs.scope_spans),
+                |a, b| a.scope == b.scope && a.schema_url == b.schema_url,
+                |g| g.scope.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
+                |into, g| into.spans.extend(g.spans),
+            );
+            // An unset status: the stock transform sends an empty Status message, the
+            // lean encoder none; OTLP reads both as unset (2 bytes a span saved).
+            for span in rs.scope_spans.iter_mut().flat_map(|ss| &mut ss.spans) {
+                if span.status == Some(Default::default()) {
+                    span.status = None;
+                }
+            }
+        }
+        all
+    };
+    (normalise(ours.resource_spans), normalise(stock))
 }
 
-#[test]
-fn logs_encode_exactly_as_the_stock_transform_does_but_for_a_missing_timestamp() {
-    let items = logs();
+/// The log records as the lean encoder sends them and as the stock transform makes
+/// them, both in order-free form, and how many had no timestamp.
+fn ours_and_stock_logs(items: &[LogItem]) -> (Vec<ResourceLogs>, Vec<ResourceLogs>, usize) {
     let resource = resource();
     let mut body = Vec::new();
-    LogEncoder::new(EncodedResource::new(&resource)).encode(&items, &mut body);
+    LogEncoder::new(EncodedResource::new(&resource)).encode(items, &mut body);
     let ours = ExportLogsServiceRequest::decode(body.as_slice()).expect("valid OTLP protobuf");
-
     let pairs: Vec<(&SdkLogRecord, &InstrumentationScope)> =
         items.iter().map(|i| (&i.record, &i.scope)).collect();
     let mut stock = group_logs_by_resource_and_scope(
         &LogBatch::new(&pairs),
         &ResourceAttributesWithSchema::from(&resource),
     );
-    // The one deliberate difference: a record without a timestamp (the tracing bridge
-    // sets only the observed time) gets its observed time as time_unix_nano, so the
+    // The deliberate difference: a record without a timestamp (the tracing bridge sets
+    // only the observed time) gets its observed time as time_unix_nano, so the
     // backend's @timestamp is real; the stock path sends 0.
     let mut filled = 0;
     for record in stock
@@ -340,8 +319,32 @@ fn logs_encode_exactly_as_the_stock_transform_does_but_for_a_missing_timestamp()
             filled += 1;
         }
     }
+    let normalise = |mut all: Vec<ResourceLogs>| {
+        for rl in &mut all {
+            sort_attributes(&mut rl.resource);
+            rl.scope_logs = merge_scope_groups(
+                std::mem::take(&mut rl.scope_logs),
+                |a, b| a.scope == b.scope && a.schema_url == b.schema_url,
+                |g| g.scope.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
+                |into, g| into.log_records.extend(g.log_records),
+            );
+        }
+        all
+    };
+    (normalise(ours.resource_logs), normalise(stock), filled)
+}
+
+#[test]
+fn spans_encode_exactly_as_the_stock_transform_does() {
+    let (ours, stock) = ours_and_stock_spans(spans());
+    same(&ours, &stock);
+}
+
+#[test]
+fn logs_encode_exactly_as_the_stock_transform_does_but_for_a_missing_timestamp() {
+    let (ours, stock, filled) = ours_and_stock_logs(&logs());
     assert_eq!(filled, 3, "the records without a timestamp");
-    same(&normalise_logs(ours.resource_logs), &normalise_logs(stock));
+    same(&ours, &stock);
 }
 
 /// assert_eq, with the first differing lines of the pretty-printed forms in the message.
@@ -499,13 +502,8 @@ mod generated {
 
         #[test]
         fn generated_spans_encode_as_the_stock_transform_does(shapes in vec(span_shape(), 1..6)) {
-            let spans = make_spans(&shapes);
-            let resource = resource();
-            let mut body = Vec::new();
-            TraceEncoder::new(EncodedResource::new(&resource)).encode(&spans, &mut body);
-            let ours = ExportTraceServiceRequest::decode(body.as_slice()).expect("valid OTLP protobuf");
-            let stock = group_spans_by_resource_and_scope(spans, &ResourceAttributesWithSchema::from(&resource));
-            prop_assert_eq!(normalise_spans(ours.resource_spans), normalise_spans(stock));
+            let (ours, stock) = ours_and_stock_spans(make_spans(&shapes));
+            prop_assert_eq!(ours, stock);
         }
 
         #[test]
@@ -532,18 +530,8 @@ mod generated {
                 logger.emit(record);
             }
             let items = collect.0.lock().clone();
-            let resource = resource();
-            let mut body = Vec::new();
-            LogEncoder::new(EncodedResource::new(&resource)).encode(&items, &mut body);
-            let ours = ExportLogsServiceRequest::decode(body.as_slice()).expect("valid OTLP protobuf");
-            let pairs: Vec<(&SdkLogRecord, &InstrumentationScope)> = items.iter().map(|i| (&i.record, &i.scope)).collect();
-            let mut stock = group_logs_by_resource_and_scope(&LogBatch::new(&pairs), &ResourceAttributesWithSchema::from(&resource));
-            for record in stock.iter_mut().flat_map(|r| &mut r.scope_logs).flat_map(|s| &mut s.log_records) {
-                if record.time_unix_nano == 0 {
-                    record.time_unix_nano = record.observed_time_unix_nano;
-                }
-            }
-            prop_assert_eq!(normalise_logs(ours.resource_logs), normalise_logs(stock));
+            let (ours, stock, _) = ours_and_stock_logs(&items);
+            prop_assert_eq!(ours, stock);
         }
     }
 
