@@ -23,11 +23,9 @@ pub struct Elasticsearch {
 }
 
 impl Elasticsearch {
+    /// `timeout` bounds each search whole, connecting included.
     pub fn new(base: Url, timeout: Duration) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .build()?;
+        let client = reqwest::Client::builder().timeout(timeout).build()?;
         Ok(Elasticsearch { client, base })
     }
 

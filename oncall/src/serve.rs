@@ -13,8 +13,10 @@ use crate::relay::examples::ExampleFinder;
 use crate::relay::metrics::RelayMetrics;
 use crate::relay::{self, Relay};
 use crate::telemetry;
+use opentelemetry::metrics::Meter;
 
-pub fn build_relay(settings: &ServeSettings, metrics: RelayMetrics) -> anyhow::Result<Relay> {
+/// The relay with its targets; the metrics start a series for each target it has.
+pub fn build_relay(settings: &ServeSettings, meter: &Meter) -> anyhow::Result<Relay> {
     let mut targets: Vec<Box<dyn Target>> = Vec::new();
     if let Some(url) = settings.slack_webhook() {
         targets.push(Box::new(SlackWebhook::new(
@@ -22,6 +24,10 @@ pub fn build_relay(settings: &ServeSettings, metrics: RelayMetrics) -> anyhow::R
             settings.delivery_timeout,
         )?));
     }
+    let names: Vec<&str> = std::iter::once(Outbox::NAME)
+        .chain(targets.iter().map(|t| t.name()))
+        .collect();
+    let metrics = RelayMetrics::new(meter, &names);
     Ok(Relay {
         examples: ExampleFinder {
             elasticsearch: Elasticsearch::new(
@@ -32,7 +38,6 @@ pub fn build_relay(settings: &ServeSettings, metrics: RelayMetrics) -> anyhow::R
             kibana: settings.kibana_url.clone(),
             limit: settings.examples,
         },
-        examples_timeout: settings.examples_timeout,
         deliverer: Deliverer {
             targets,
             outbox: Outbox::new(settings.outbox.clone()),
@@ -53,12 +58,7 @@ pub fn run(settings: ServeSettings) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let telemetry = telemetry::init()?;
-    let mut target_names = vec![Outbox::NAME];
-    if settings.slack_webhook().is_some() {
-        target_names.push("slack");
-    }
-    let metrics = RelayMetrics::new(&telemetry.meter(), &target_names);
-    let relay = Arc::new(build_relay(&settings, metrics)?);
+    let relay = Arc::new(build_relay(&settings, &telemetry.meter())?);
     let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await

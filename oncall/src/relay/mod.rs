@@ -14,7 +14,6 @@ pub mod metrics;
 pub mod notification;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -35,8 +34,8 @@ use notification::Notification;
 pub const WEBHOOK_PATH: &str = "/webhook/alertmanager";
 
 pub struct Relay {
+    /// Its Elasticsearch client times out after the examples timeout.
     pub examples: ExampleFinder,
-    pub examples_timeout: Duration,
     pub deliverer: Deliverer,
     pub metrics: RelayMetrics,
 }
@@ -75,9 +74,9 @@ impl Relay {
         };
         let range = examples::window(alert.starts_at, alert.ended(), now);
         let job = alert.labels.get("job").map(String::as_str);
-        let lookup = self.examples.find(kind, job, route, range);
-        match tokio::time::timeout(self.examples_timeout, lookup).await {
-            Ok(Ok(found)) => {
+        // The Elasticsearch client's own timeout (examples_timeout) bounds this.
+        match self.examples.find(kind, job, route, range).await {
+            Ok(found) => {
                 self.metrics
                     .lookup(if found.is_empty() { "none" } else { "found" });
                 if found.is_empty() {
@@ -86,17 +85,10 @@ impl Relay {
                 }
                 notification.examples = found;
             }
-            Ok(Err(error)) => {
+            Err(error) => {
                 self.metrics.lookup("error");
                 tracing::warn!(error = %error, "example lookup failed; notifying without examples");
                 notification.examples_error = Some(error.to_string());
-            }
-            Err(_) => {
-                self.metrics.lookup("error");
-                notification.examples_error = Some(format!(
-                    "Elasticsearch did not answer within {} ms",
-                    self.examples_timeout.as_millis()
-                ));
             }
         }
     }
