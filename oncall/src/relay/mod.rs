@@ -42,7 +42,7 @@ pub struct Relay {
 
 impl Relay {
     /// Builds, enriches and delivers one alert's notification.
-    pub async fn relay(&self, alert: &Alert) -> std::io::Result<Notification> {
+    pub async fn relay(&self, alert: &Alert) -> Result<Notification, delivery::AttemptError> {
         let now = Utc::now();
         let mut notification = Notification::new(alert, now);
         self.add_examples(alert, &mut notification, now).await;

@@ -16,14 +16,15 @@ use super::metrics::RelayMetrics;
 use super::notification::Notification;
 
 /// Why one attempt failed, and whether another may succeed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct AttemptError {
     pub message: String,
     /// Connection errors, timeouts, 429 and 5xx are worth another try; other 4xx are not.
     pub retryable: bool,
 }
 
-/// A place notifications go besides the outbox (a chat webhook, a pager, ...).
+/// A place notifications go: a chat webhook, a pager, ..., and the outbox last.
 pub trait Target: Send + Sync {
     /// The name in `delivered_to` and in the metrics.
     fn name(&self) -> &str;
@@ -58,7 +59,10 @@ pub struct Deliverer {
 impl Deliverer {
     /// Sends to every target side by side, then appends the outbox line. Fails only
     /// when the outbox could not be written (so Alertmanager retries the webhook).
-    pub async fn deliver(&self, mut notification: Notification) -> std::io::Result<Notification> {
+    pub async fn deliver(
+        &self,
+        mut notification: Notification,
+    ) -> Result<Notification, AttemptError> {
         let results = join_all(self.targets.iter().map(|target| {
             let n = &notification;
             async move {
@@ -77,18 +81,10 @@ impl Deliverer {
                 }
             }
         }
+        // The outbox last, through the same retries, so its line records the others.
         notification.delivered_to.push(Outbox::NAME.to_owned());
-        match self.append_with_retry(&notification).await {
-            Ok(()) => {
-                self.metrics.delivered(Outbox::NAME);
-                Ok(notification)
-            }
-            Err(error) => {
-                self.metrics.failed(Outbox::NAME);
-                tracing::error!(alertname = %notification.alertname, error = %error, "the outbox line could not be written");
-                Err(error)
-            }
-        }
+        self.with_retry(&self.outbox, &notification).await?;
+        Ok(notification)
     }
 
     async fn with_retry(
@@ -112,29 +108,12 @@ impl Deliverer {
                             alertname = %notification.alertname,
                             attempts = attempt,
                             error = %error.message,
-                            "delivery failed for good; the outbox line names it"
+                            "delivery failed for good"
                         );
                         return Err(error);
                     }
                     self.metrics.retried(target.name());
                     tracing::warn!(target_name = target.name(), attempt, error = %error.message, "delivery failed; retrying");
-                    tokio::time::sleep(self.retry.backoff(attempt - 1)).await;
-                }
-            }
-        }
-    }
-
-    async fn append_with_retry(&self, notification: &Notification) -> std::io::Result<()> {
-        let mut attempt = 0;
-        loop {
-            match self.outbox.append(notification).await {
-                Ok(()) => return Ok(()),
-                Err(error) => {
-                    attempt += 1;
-                    if attempt >= self.retry.attempts {
-                        return Err(error);
-                    }
-                    self.metrics.retried(Outbox::NAME);
                     tokio::time::sleep(self.retry.backoff(attempt - 1)).await;
                 }
             }

@@ -1,11 +1,13 @@
 //! The append-only outbox: one JSON notification per line, each line written
 //! whole and synced before the webhook is answered.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use futures_util::future::BoxFuture;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Mutex;
 
+use super::{AttemptError, Target};
 use crate::relay::notification::Notification;
 
 pub struct Outbox {
@@ -24,10 +26,6 @@ impl Outbox {
         }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     pub async fn append(&self, notification: &Notification) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(notification)?;
         line.push(b'\n');
@@ -42,5 +40,24 @@ impl Outbox {
             .await?;
         file.write_all(&line).await?;
         file.sync_data().await
+    }
+}
+
+impl Target for Outbox {
+    fn name(&self) -> &str {
+        Self::NAME
+    }
+
+    /// A failed write (disk full, a folder in the way) is worth another try.
+    fn send<'a>(
+        &'a self,
+        notification: &'a Notification,
+    ) -> BoxFuture<'a, Result<(), AttemptError>> {
+        Box::pin(async move {
+            self.append(notification).await.map_err(|e| AttemptError {
+                message: format!("writing {}: {e}", self.path.display()),
+                retryable: true,
+            })
+        })
     }
 }
