@@ -146,11 +146,7 @@ impl Pipeline {
         resource: EncodedResource,
         health: Arc<TelemetryHealth>,
     ) -> anyhow::Result<Self> {
-        let shared = Arc::new(Shared::new(
-            config,
-            health,
-            config.exporter.timeout + Duration::from_secs(1),
-        ));
+        let shared = Arc::new(Shared::new(config, health));
         let transport: Box<dyn Sender> = Box::new(Transport::new(config.exporter.clone())?);
         let worker = Worker {
             shared: Arc::clone(&shared),

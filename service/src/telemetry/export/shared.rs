@@ -40,11 +40,7 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
-    pub(super) fn new(
-        config: &OtelConfig,
-        health: Arc<TelemetryHealth>,
-        flush_timeout: Duration,
-    ) -> Self {
+    pub(super) fn new(config: &OtelConfig, health: Arc<TelemetryHealth>) -> Self {
         Shared {
             spans: RecordQueue::new(
                 config.spans.max_queue_size,
@@ -59,7 +55,8 @@ impl Shared {
             shutdown: AtomicBool::new(false),
             flush_waiters: Mutex::new(Vec::new()),
             worker: Mutex::new(None),
-            flush_timeout,
+            // A flush waits for one export attempt, at most.
+            flush_timeout: config.exporter.timeout + Duration::from_secs(1),
         }
     }
 
