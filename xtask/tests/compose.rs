@@ -75,6 +75,29 @@ fn bind_mounts(service: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The bind mount of `host` in `service`: (container path, read-only?).
+fn mount_of(service: &Value, host: &str) -> Option<(String, bool)> {
+    strings(&service["volumes"]).into_iter().find_map(|v| {
+        let mut parts = v.splitn(3, ':');
+        (parts.next() == Some(host)).then(|| {
+            let container = parts.next().unwrap_or_default().to_string();
+            (container, parts.next() == Some("ro"))
+        })
+    })
+}
+
+/// A service's entrypoint and command as one text (a list or a string each).
+fn invocation(service: &Value) -> String {
+    ["entrypoint", "command"]
+        .iter()
+        .flat_map(|key| match &service[*key] {
+            Value::String(s) => vec![s.clone()],
+            other => strings(other),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// `${env:NAME:-default}` resolved to its default, as the Collector does when NAME is unset.
 fn resolve_defaults(s: &str) -> String {
     let mut out = String::new();
@@ -295,6 +318,116 @@ fn grafana_datasources_point_at_the_stack() {
         urls.contains(&("elasticsearch".into(), url(ports::ELASTICSEARCH))),
         "{urls:?}"
     );
+}
+
+#[test]
+fn grafana_loads_the_dashboards_from_where_compose_mounts_them() {
+    let c = compose();
+    let grafana = service(&c, "grafana");
+    assert_eq!(
+        mount_of(grafana, "./grafana/provisioning"),
+        Some(("/etc/grafana/provisioning".into(), true)),
+        "grafana/provisioning mounted read-only where Grafana reads provisioning"
+    );
+    let (dashboards, read_only) =
+        mount_of(grafana, "./grafana/dashboards").expect("compose mounts grafana/dashboards");
+    assert!(read_only, "grafana/dashboards is mounted read-only");
+
+    // The file provider (under the provisioning mount) reads the mounted folder.
+    let provider = yaml("grafana/provisioning/dashboards/alertingscout.yml");
+    let providers = provider["providers"].as_sequence().expect("providers");
+    assert!(
+        providers.iter().any(|p| p["type"].as_str() == Some("file")
+            && p["options"]["path"].as_str() == Some(dashboards.as_str())),
+        "no file provider reads {dashboards}: {providers:?}"
+    );
+
+    // The folder holds the dashboards whose uids alerts and docs link to.
+    let mut uids = BTreeSet::new();
+    for entry in std::fs::read_dir(root().join("grafana/dashboards")).expect("grafana/dashboards") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&path).expect("read");
+            let json: serde_json::Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let uid = json["uid"].as_str().expect("uid").to_string();
+            assert!(uids.insert(uid.clone()), "uid {uid} twice");
+        }
+    }
+    for want in [
+        "alertingscout-api",
+        "alertingscout-resources",
+        "alertingscout-pipeline",
+        "alertingscout-slo",
+    ] {
+        assert!(uids.contains(want), "no dashboard {want}: {uids:?}");
+    }
+}
+
+#[test]
+fn exemplars_link_to_the_provisioned_logs_datasource() {
+    let ds = yaml("grafana/provisioning/datasources/datasources.yml");
+    let list = ds["datasources"].as_sequence().expect("datasources");
+    let uids: BTreeSet<&str> = list.iter().filter_map(|d| d["uid"].as_str()).collect();
+    let prom = list
+        .iter()
+        .find(|d| d["uid"].as_str() == Some("prometheus"))
+        .expect("prometheus datasource");
+    let destinations = prom["jsonData"]["exemplarTraceIdDestinations"]
+        .as_sequence()
+        .expect("exemplarTraceIdDestinations");
+    let internal: Vec<&str> = destinations
+        .iter()
+        .filter_map(|d| d["datasourceUid"].as_str())
+        .collect();
+    assert_eq!(internal, vec!["elasticsearch-logs"]);
+    assert!(internal.iter().all(|uid| uids.contains(uid)));
+    for d in destinations {
+        // The Collector's prometheus exporter names the exemplar label trace_id.
+        assert_eq!(d["name"].as_str(), Some("trace_id"), "{d:?}");
+        if let Some(url) = d["url"].as_str() {
+            assert!(url.starts_with(&ports::url(ports::KIBANA)), "{url}");
+            // `$$`: Grafana expands environment variables in provisioning files.
+            assert!(url.contains("$${__value.raw}"), "{url}");
+        }
+    }
+}
+
+#[test]
+fn kibana_setup_imports_the_saved_objects_in_the_repo() {
+    let c = compose();
+    let kibana = service(&c, "kibana");
+    assert!(
+        kibana["healthcheck"]["test"].is_sequence(),
+        "kibana-setup waits for a healthy Kibana: Kibana needs a healthcheck"
+    );
+    let setup = service(&c, "kibana-setup");
+    assert_eq!(
+        setup["depends_on"]["kibana"]["condition"].as_str(),
+        Some("service_healthy")
+    );
+    let (objects, read_only) =
+        mount_of(setup, "./elastic/kibana").expect("kibana-setup mounts elastic/kibana");
+    assert!(read_only, "elastic/kibana is mounted read-only");
+    let run = invocation(setup);
+    let import = format!(
+        "{}/api/saved_objects/_import?overwrite=true",
+        url(ports::KIBANA)
+    );
+    assert!(run.contains(&import), "{run}");
+    assert!(run.contains("kbn-xsrf: true"), "{run}");
+    // The file it posts is the one in the repository.
+    let posted = format!("file=@{objects}/");
+    let at = run
+        .find(&posted)
+        .unwrap_or_else(|| panic!("no {posted} in {run}"));
+    let name: String = run[at + posted.len()..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '\'' && *c != '"' && *c != ';')
+        .collect();
+    assert_eq!(name, "saved-objects.ndjson");
+    assert!(root().join("elastic/kibana").join(&name).is_file());
+    assert_eq!(setup["restart"].as_str(), Some("no"));
 }
 
 #[test]
