@@ -317,12 +317,11 @@ pub fn alertmanager_up(layout: &Layout) -> Result<Outcome> {
     let config = layout.repo("prometheus/alertmanager.yml");
     let data = layout.data_dir(Alertmanager.name());
     std::fs::create_dir_all(&data)?;
+    let args = flags::alertmanager(&config.display().to_string(), &data.display().to_string());
     let mut cmd = Command::new("prometheus-alertmanager");
-    cmd.args(flags::alertmanager(
-        &config.display().to_string(),
-        &data.display().to_string(),
-    ));
-    let fp = fingerprint(&[&read(&config)?]);
+    cmd.args(&args);
+    // Flags count like the config: a new flag restarts the server.
+    let fp = fingerprint(&[&read(&config)?, args.join(" ").as_bytes()]);
     ensure_running(layout, Alertmanager, cmd, &fp, Duration::from_secs(60))
 }
 
@@ -330,12 +329,11 @@ pub fn prometheus_up(layout: &Layout) -> Result<Outcome> {
     let config = layout.repo("prometheus/prometheus.yml");
     let data = layout.data_dir(Prometheus.name());
     std::fs::create_dir_all(&data)?;
+    let args = flags::prometheus(&config.display().to_string(), &data.display().to_string());
     let mut cmd = Command::new("prometheus");
-    cmd.args(flags::prometheus(
-        &config.display().to_string(),
-        &data.display().to_string(),
-    ));
-    let mut parts = vec![read(&config)?];
+    cmd.args(&args);
+    // Flags count like the config and rules: a new flag restarts the server.
+    let mut parts = vec![read(&config)?, args.join(" ").into_bytes()];
     parts.extend(
         rules_files(layout)?
             .iter()

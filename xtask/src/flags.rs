@@ -16,6 +16,9 @@ pub fn prometheus(config: &str, data: &str) -> Vec<String> {
         "--web.enable-remote-write-receiver".into(),
         // POST /-/reload after a rules change.
         "--web.enable-lifecycle".into(),
+        // Exemplars scraped from the Collector (OpenMetrics): a slow bucket names
+        // a trace_id, which leads to that request's logs.
+        "--enable-feature=exemplar-storage".into(),
     ]
 }
 

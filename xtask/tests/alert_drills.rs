@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
-use common::{admin_token, call, layout, require_stack};
+use common::{layout, require_stack, Faults};
 use xtask::ports::{self, url};
 
 const ERROR_ROUTE: &str = "/projects/{id}";
@@ -41,46 +41,6 @@ impl Drop for Load {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
-    }
-}
-
-/// Faults are cleared however the drill ends.
-struct Faults {
-    auth: String,
-}
-
-impl Faults {
-    fn set(&self, route: &str, rule: Value) -> Result<()> {
-        let mut body = rule;
-        body["route"] = json!(route);
-        let r = call(
-            "POST",
-            "/admin/faults",
-            Some(body),
-            &[("authorization", &self.auth)],
-        )?;
-        anyhow::ensure!(
-            r.status < 300,
-            "setting a fault on {route}: {} {}",
-            r.status,
-            r.body
-        );
-        Ok(())
-    }
-
-    fn clear(&self) {
-        let _ = call(
-            "DELETE",
-            "/admin/faults",
-            None,
-            &[("authorization", &self.auth)],
-        );
-    }
-}
-
-impl Drop for Faults {
-    fn drop(&mut self) {
-        self.clear();
     }
 }
 
@@ -225,9 +185,7 @@ fn alert_drills_page_right_and_name_the_failing_requests() -> Result<()> {
         "Alertmanager is not running: run `cargo xtask up` first"
     );
     wait_until_quiet()?;
-    let faults = Faults {
-        auth: format!("Bearer {}", admin_token()),
-    };
+    let faults = Faults::from_stack();
     faults.clear();
     let mut outbox = OutboxTail::from_end();
     let _load = start_load()?;

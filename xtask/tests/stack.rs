@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use common::{call, es_search, prom_query, prom_scalar, term, unique, wait_for};
+use common::{
+    call, es_search, prom_exemplars, prom_query, prom_scalar, term, unique, unix_now, wait_for,
+    Faults,
+};
 use xtask::ports::{self, url};
 
 const LOGS: &str = "logs-alertingscout-*";
@@ -541,4 +544,84 @@ fn the_log_indices_map_the_correlation_fields_for_exact_search() {
     }
     assert_eq!(type_of("message").as_deref(), Some("text"));
     assert_eq!(type_of("@timestamp").as_deref(), Some("date"));
+}
+
+/// FR-002 through the whole pipeline: a slow request (1.2 s, injected) becomes the
+/// exemplar of its bucket above 1 s in Prometheus (service -> Collector's OpenMetrics
+/// exporter -> exemplar storage), and the exemplar's trace_id finds that request's
+/// logs, which carry its request_id. (The Collector's prometheus exporter passes
+/// only trace_id and span_id on; the request_id filtered attribute stops there.)
+#[test]
+fn a_slow_request_is_an_exemplar_whose_trace_id_finds_its_logs() {
+    common::require_stack();
+    let _serial = common::serial();
+    let rid = unique("exemplar");
+    let project = create_project(&rid, "user-exemplar");
+    let started = unix_now();
+    let slow = {
+        let faults = Faults::from_stack();
+        faults
+            .set("/projects/{id}", json!({"delay_ms": 1200}))
+            .expect("set the latency fault");
+        call(
+            "GET",
+            &format!("/projects/{project}"),
+            None,
+            &[("x-request-id", &rid)],
+        )
+        .expect("slow request")
+        // The fault is cleared here, when `faults` drops.
+    };
+    assert_eq!(slow.status, 200, "{}", slow.body);
+    let trace = slow.trace_id().expect("traceparent").to_string();
+
+    let selector = r#"http_server_request_duration_seconds_bucket{job="alertingscout",http_route="/projects/{id}",http_request_method="GET"}"#;
+    let t0 = Instant::now();
+    let (series, labels, value) = wait_for(
+        "the slow request's exemplar in Prometheus",
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+        || {
+            Ok(prom_exemplars(selector, started - 5.0, unix_now() + 5.0)?
+                .into_iter()
+                .find(|(_, labels, _)| labels["trace_id"] == trace.as_str()))
+        },
+    )
+    .expect("exemplar");
+    eprintln!(
+        "FIGURE exemplar: in Prometheus {:.1} s after the response; {series} {labels} {value}",
+        t0.elapsed().as_secs_f64()
+    );
+    assert!(
+        value > 1.0,
+        "the exemplar is the slow request's duration: {value}"
+    );
+    let le: f64 = series["le"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("bucket bound");
+    assert!(le > 1.0, "in a bucket above 1 s: le={le}");
+    assert!(hex(&labels["span_id"], 16), "{labels}");
+
+    let docs = wait_for(
+        "logs by the exemplar's trace_id",
+        AC_002,
+        Duration::from_millis(500),
+        || {
+            let docs = es_search(LOGS, term("trace.id", &trace), 50)?;
+            Ok((!docs.is_empty()).then_some(docs))
+        },
+    )
+    .expect("logs of the exemplar's trace");
+    assert!(
+        docs.iter().all(|d| d["request_id"] == rid.as_str()),
+        "every log of the trace names the request: {docs:?}"
+    );
+    let by_request_id = es_search(LOGS, term("request_id", &rid), 50).expect("search");
+    assert!(
+        by_request_id
+            .iter()
+            .any(|d| d["trace.id"] == trace.as_str()),
+        "the request_id finds the same request's logs"
+    );
 }

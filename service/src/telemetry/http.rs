@@ -19,6 +19,7 @@ use opentelemetry::{KeyValue, StringValue, Value};
 use tower::{Layer, Service};
 use tracing::Instrument;
 
+use super::exemplars::SeriesKey;
 use super::metrics::*;
 use super::propagation::{extract_parent, traceparent};
 use super::request_context::{parse_user_id, RequestFacts, USER_ID_HEADER};
@@ -220,6 +221,19 @@ impl InFlight {
                 labels.push(KeyValue::new(ERROR_TYPE, Value::String(kind.clone())));
             }
             otel.http.request_finished(self.method_i, elapsed, &labels);
+            if let Some((cx, facts)) = cx
+                .as_ref()
+                .and_then(|cx| Some((cx, cx.get::<RequestFacts>()?)))
+            {
+                let key = SeriesKey::new(&self.route, self.method_i, status, error_type.as_ref());
+                otel.http.exemplars().offer(
+                    key,
+                    &self.route,
+                    elapsed,
+                    cx.span().span_context(),
+                    &facts.request_id,
+                );
+            }
         }
         let access = Access {
             method: METHODS[self.method_i],

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use opentelemetry::metrics::{Histogram, Meter};
 use opentelemetry::KeyValue;
 
+use super::exemplars::ExemplarStore;
 use super::route::{METHODS, METHOD_COUNT};
 
 pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
@@ -24,14 +25,16 @@ pub const DURATION_BUCKETS: [f64; 16] = [
 #[derive(Clone)]
 pub struct HttpMetrics {
     duration: Histogram<f64>,
+    exemplars: Arc<ExemplarStore>,
     /// In-flight requests per method, read at collection time: two atomic
     /// adds per request instead of two attribute-set lookups in the SDK.
     active: Arc<[AtomicI64; METHOD_COUNT]>,
 }
 
 impl HttpMetrics {
-    pub fn new(meter: &Meter) -> Self {
+    pub fn new(meter: &Meter, exemplars: Arc<ExemplarStore>) -> Self {
         HttpMetrics {
+            exemplars,
             duration: meter
                 .f64_histogram("http.server.request.duration")
                 .with_unit("s")
@@ -73,5 +76,10 @@ impl HttpMetrics {
     pub fn request_finished(&self, method_index: usize, seconds: f64, attributes: &[KeyValue]) {
         self.active[method_index].fetch_sub(1, Relaxed);
         self.duration.record(seconds, attributes);
+    }
+
+    /// Where the duration's exemplars are kept (see `telemetry::exemplars`).
+    pub fn exemplars(&self) -> &ExemplarStore {
+        &self.exemplars
     }
 }

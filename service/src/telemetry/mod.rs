@@ -3,12 +3,13 @@
 //! - `request_id`, `request_context`, `route`, `propagation`: per-request identity and labels
 //! - `http`: the server span, HTTP metrics and access log of each request
 //! - `db_span`: client spans around store calls
-//! - `metrics`, `process`: instruments; `logs`: the tracing -> OTel log bridge
+//! - `metrics`, `process`: instruments; `exemplars`: the duration histogram's exemplars; `logs`: the tracing -> OTel log bridge
 //! - `export`: the lean OTLP exporter; `health`: its counters for /health/telemetry
 //! - `prometheus`: the optional direct /metrics endpoint
 
 pub mod config;
 pub mod db_span;
+pub mod exemplars;
 pub mod export;
 pub mod health;
 pub mod http;
@@ -33,6 +34,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde::Serialize;
 
 use self::config::{OtelConfig, Protocol};
+use self::exemplars::ExemplarStore;
 use self::export::{EncodedResource, Pipeline, Signal};
 use self::health::{SignalReport, TelemetryHealth};
 use self::metrics::HttpMetrics;
@@ -168,7 +170,8 @@ impl Telemetry {
             .with_log_processor(pipeline.log_processor())
             .build();
 
-        let reader = PeriodicReader::builder(pipeline.metric_exporter())
+        let exemplars = Arc::new(ExemplarStore::default());
+        let reader = PeriodicReader::builder(pipeline.metric_exporter(Arc::clone(&exemplars)))
             .with_interval(config.metric_export_interval)
             .build();
         let mut meter_builder = SdkMeterProvider::builder()
@@ -183,7 +186,7 @@ impl Telemetry {
         };
         let meter_provider = meter_builder.build();
         let meter = meter_provider.meter(SCOPE_NAME);
-        let http = HttpMetrics::new(&meter);
+        let http = HttpMetrics::new(&meter, exemplars);
         process::register(&meter);
         pipeline.register_metrics(&meter);
 

@@ -76,7 +76,7 @@ fn routes() -> &'static RwLock<HashMap<Box<str>, Arc<Route>>> {
     ROUTES.get_or_init(Default::default)
 }
 
-fn intern(template: &str) -> Arc<Route> {
+pub(crate) fn intern(template: &str) -> Arc<Route> {
     if let Some(route) = routes().read().get(template) {
         return Arc::clone(route);
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use opentelemetry_proto::tonic::common::v1::{any_value::Value as V, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use opentelemetry_proto::tonic::metrics::v1::exemplar::Value as ExemplarValue;
 use opentelemetry_proto::tonic::metrics::v1::{metric::Data, Metric};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use otlp_sink::Sink;
@@ -428,6 +429,61 @@ async fn metrics_follow_the_http_semantic_conventions() {
             .unwrap_or_else(|| panic!("{name}"));
         assert_eq!(metric.unit, unit, "{name}");
     }
+}
+
+/// FR-002 without ids in labels: the duration histogram's data points carry
+/// exemplars naming the request (trace and span id, request_id filtered).
+#[tokio::test]
+async fn duration_points_carry_exemplars_that_name_the_request() {
+    let sink = Sink::start(true).await.unwrap();
+    let app = app_exporting_to(&sink).await;
+    let request_id = "exemplar-req-1";
+    let response = app.get_with_id("/health", request_id).await;
+    assert_eq!(response.status(), 200);
+    let traceparent = response
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .expect("traceparent")
+        .to_owned();
+    let trace_id = traceparent.split('-').nth(1).expect("trace id").to_owned();
+    let span_id = traceparent.split('-').nth(2).expect("span id").to_owned();
+
+    let health_exemplars = || {
+        let metrics = latest_metrics(&sink);
+        let Some(Metric {
+            data: Some(Data::Histogram(h)),
+            ..
+        }) = duration_metric(&metrics)
+        else {
+            return Vec::new();
+        };
+        h.data_points
+            .iter()
+            .filter(|p| str_attr(&p.attributes, "http.route").as_deref() == Some("/health"))
+            .flat_map(|p| p.exemplars.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        eventually(WAIT, || !health_exemplars().is_empty()).await,
+        "no exemplar on the /health duration points"
+    );
+    let exemplars = health_exemplars();
+    let ours = exemplars
+        .iter()
+        .find(|e| hex(&e.trace_id) == trace_id)
+        .unwrap_or_else(|| panic!("no exemplar with trace {trace_id}: {exemplars:?}"));
+    assert_eq!(hex(&ours.span_id), span_id, "the server span");
+    assert_eq!(
+        str_attr(&ours.filtered_attributes, "request_id").as_deref(),
+        Some(request_id)
+    );
+    assert!(ours.time_unix_nano > 0);
+    assert!(
+        matches!(ours.value, Some(ExemplarValue::AsDouble(v)) if v > 0.0 && v < 5.0),
+        "{:?}",
+        ours.value
+    );
 }
 
 #[tokio::test]

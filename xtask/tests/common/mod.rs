@@ -160,6 +160,42 @@ pub fn prom_query(expr: &str) -> Result<Vec<(Value, f64)>> {
         .collect())
 }
 
+/// Exemplars of the series `selector` selects, from `start` to `end` (Unix s):
+/// (series labels, exemplar labels, exemplar value).
+pub fn prom_exemplars(selector: &str, start: f64, end: f64) -> Result<Vec<(Value, Value, f64)>> {
+    let uri = format!("{}/api/v1/query_exemplars", url(ports::PROMETHEUS));
+    let mut resp = agent()
+        .get(&uri)
+        .query("query", selector)
+        .query("start", start.to_string())
+        .query("end", end.to_string())
+        .call()
+        .with_context(|| format!("exemplars of {selector}"))?;
+    let text = resp.body_mut().read_to_string()?;
+    let v: Value = serde_json::from_str(&text)?;
+    if v["status"] != "success" {
+        bail!("exemplars of {selector}: {text}");
+    }
+    let mut found = Vec::new();
+    for series in v["data"].as_array().cloned().unwrap_or_default() {
+        for e in series["exemplars"].as_array().cloned().unwrap_or_default() {
+            let value = e["value"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(f64::NAN);
+            found.push((series["seriesLabels"].clone(), e["labels"].clone(), value));
+        }
+    }
+    Ok(found)
+}
+
+pub fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
 /// The single value of a query that sums to one series (0 when there is none).
 pub fn prom_scalar(expr: &str) -> Result<f64> {
     Ok(prom_query(expr)?.first().map(|(_, v)| *v).unwrap_or(0.0))
@@ -199,4 +235,51 @@ pub fn layout() -> Layout {
 
 pub fn admin_token() -> String {
     xtask::admin_token::get_or_create(&layout()).unwrap_or_default()
+}
+
+/// Faults injected through the admin API (the stack's admin token), cleared
+/// however the test ends.
+pub struct Faults {
+    auth: String,
+}
+
+impl Faults {
+    pub fn from_stack() -> Faults {
+        Faults {
+            auth: format!("Bearer {}", admin_token()),
+        }
+    }
+
+    pub fn set(&self, route: &str, rule: Value) -> Result<()> {
+        let mut body = rule;
+        body["route"] = json!(route);
+        let r = call(
+            "POST",
+            "/admin/faults",
+            Some(body),
+            &[("authorization", &self.auth)],
+        )?;
+        anyhow::ensure!(
+            r.status < 300,
+            "setting a fault on {route}: {} {}",
+            r.status,
+            r.body
+        );
+        Ok(())
+    }
+
+    pub fn clear(&self) {
+        let _ = call(
+            "DELETE",
+            "/admin/faults",
+            None,
+            &[("authorization", &self.auth)],
+        );
+    }
+}
+
+impl Drop for Faults {
+    fn drop(&mut self) {
+        self.clear();
+    }
 }

@@ -1,7 +1,8 @@
 //! Metric export: the SDK's periodic reader aggregates; we encode its
 //! snapshot with opentelemetry-proto's transform (a few hundred points every
 //! few seconds, so the stock path costs nothing that matters) and hand the
-//! bytes to the export thread.
+//! bytes to the export thread, with the duration histogram's exemplars
+//! (which the SDK does not keep) added to its data points.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,14 +16,16 @@ use opentelemetry_sdk::metrics::Temporality;
 use prost::Message;
 
 use super::shared::Shared;
+use crate::telemetry::exemplars::ExemplarStore;
 
 pub struct QueueMetricExporter {
     shared: Arc<Shared>,
+    exemplars: Arc<ExemplarStore>,
 }
 
 impl QueueMetricExporter {
-    pub(super) fn new(shared: Arc<Shared>) -> Self {
-        QueueMetricExporter { shared }
+    pub(super) fn new(shared: Arc<Shared>, exemplars: Arc<ExemplarStore>) -> Self {
+        QueueMetricExporter { shared, exemplars }
     }
 }
 
@@ -47,7 +50,8 @@ fn data_points(request: &ExportMetricsServiceRequest) -> u64 {
 
 impl PushMetricExporter for QueueMetricExporter {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
-        let request = ExportMetricsServiceRequest::from(metrics);
+        let mut request = ExportMetricsServiceRequest::from(metrics);
+        self.exemplars.attach(&mut request);
         let points = data_points(&request);
         self.shared
             .push_metrics(request.encode_to_vec().into(), points);

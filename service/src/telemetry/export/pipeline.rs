@@ -22,6 +22,7 @@ use super::spans::TraceEncoder;
 use super::transport::{Sender, Transport};
 use super::{PerSignal, Signal};
 use crate::telemetry::config::OtelConfig;
+use crate::telemetry::exemplars::ExemplarStore;
 use crate::telemetry::health::{SignalStats, TelemetryHealth};
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -184,8 +185,8 @@ impl Pipeline {
         super::self_metrics::register(meter, &self.shared);
     }
 
-    pub fn metric_exporter(&self) -> QueueMetricExporter {
-        QueueMetricExporter::new(Arc::clone(&self.shared))
+    pub fn metric_exporter(&self, exemplars: Arc<ExemplarStore>) -> QueueMetricExporter {
+        QueueMetricExporter::new(Arc::clone(&self.shared), exemplars)
     }
 
     /// Records waiting per signal (queued or kept for retry are both counted
