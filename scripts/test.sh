@@ -43,6 +43,9 @@ step "overhead: added instructions per request under callgrind, against the budg
     bash -c 'cargo build --quiet --release --locked -p alertingscout -p oncall --examples && cargo run --quiet --locked -p loadtest -- instructions'
 step "stack: tests against the real pipeline (incl. backend swap)" \
     cargo test -p xtask --features stack-tests --locked --test stack --test backend_swap -- --nocapture
+# Chromium (Debian package) screenshots the snapshot page; installed here when missing.
+step "dashboards: oncall snapshot rendered from the live Prometheus and screenshotted in headless Chromium" \
+    bash -c 'command -v chromium >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; }; cargo test -p oncall --features stack-tests --locked --test snapshot -- --nocapture'
 step "loadtest: smoke scenario against the stack's service, counts checked in Prometheus" \
     cargo run --quiet --locked -p loadtest -- run loadtest/scenarios/smoke.toml \
     --target http://127.0.0.1:8080 --prometheus http://127.0.0.1:9090 --quiet

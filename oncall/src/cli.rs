@@ -24,6 +24,72 @@ pub enum Command {
     /// The on-call server: receives Alertmanager's webhook, adds the failing
     /// requests of the alert's route, and delivers to the outbox and the chat webhook.
     Serve(ServeSettings),
+    /// Renders every panel of a provisioned Grafana dashboard from the live
+    /// Prometheus into one self-contained HTML file (SVG charts, no script).
+    Snapshot(SnapshotSettings),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SnapshotSettings {
+    /// The dashboard's uid, e.g. alertingscout-api.
+    #[arg(long)]
+    pub dashboard: String,
+
+    /// How far back from now: 30m, 2h, 1d, 1h30m.
+    #[arg(long, default_value = "30m", value_parser = since)]
+    pub since: Since,
+
+    /// The HTML file to write.
+    #[arg(long)]
+    pub out: PathBuf,
+
+    /// Prometheus to query.
+    #[arg(
+        long,
+        env = "ONCALL_PROMETHEUS_URL",
+        default_value = "http://127.0.0.1:9090"
+    )]
+    pub prometheus: Url,
+
+    /// Where the provisioned dashboards are (every *.json under it).
+    #[arg(long, env = "ONCALL_DASHBOARDS", default_value = "grafana/dashboards")]
+    pub dashboards: PathBuf,
+
+    /// A variable's value, NAME=VALUE (repeat for several values; VALUE All for All).
+    /// Unset variables take the dashboard's saved value.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = variable)]
+    pub vars: Vec<(String, String)>,
+
+    /// Grafana, for the panels' relative links (compose.yml runs it on :3000).
+    #[arg(
+        long,
+        env = "ONCALL_GRAFANA_URL",
+        default_value = "http://127.0.0.1:3000"
+    )]
+    pub grafana_url: Url,
+}
+
+/// `--since` as typed (shown in the page) and as a duration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Since {
+    pub text: String,
+    pub duration: Duration,
+}
+
+fn since(text: &str) -> Result<Since, String> {
+    crate::snapshot::parse_since(text).map(|duration| Since {
+        text: text.trim().to_owned(),
+        duration,
+    })
+}
+
+fn variable(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("{text:?} is not NAME=VALUE")),
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -121,7 +187,9 @@ mod tests {
     #[test]
     fn defaults_fit_the_native_stack() {
         let cli = Cli::try_parse_from(["oncall", "serve"]).expect("defaults parse");
-        let Command::Serve(s) = cli.command;
+        let Command::Serve(s) = cli.command else {
+            panic!("serve")
+        };
         assert_eq!(s.listen.port(), 9095);
         assert_eq!(s.outbox, PathBuf::from(".stack/oncall/outbox.ndjson"));
         assert!(s.slack_webhook().is_none());
@@ -132,7 +200,9 @@ mod tests {
     fn an_empty_webhook_url_means_none() {
         let cli = Cli::try_parse_from(["oncall", "serve", "--slack-webhook-url", ""])
             .expect("empty is unset");
-        let Command::Serve(s) = cli.command;
+        let Command::Serve(s) = cli.command else {
+            panic!("serve")
+        };
         assert!(s.slack_webhook().is_none());
         let cli = Cli::try_parse_from([
             "oncall",
@@ -141,7 +211,9 @@ mod tests {
             "http://127.0.0.1:1/hook",
         ])
         .expect("a URL");
-        let Command::Serve(s) = cli.command;
+        let Command::Serve(s) = cli.command else {
+            panic!("serve")
+        };
         assert_eq!(
             s.slack_webhook().map(Url::as_str),
             Some("http://127.0.0.1:1/hook")
@@ -157,5 +229,61 @@ mod tests {
         let err = Cli::try_parse_from(["oncall", "serve", "--examples-timeout-ms", "soon"])
             .expect_err("not a number");
         assert!(err.to_string().contains("--examples-timeout-ms"), "{err}");
+    }
+
+    #[test]
+    fn snapshot_flags_parse_with_stack_defaults() {
+        let cli = Cli::try_parse_from([
+            "oncall",
+            "snapshot",
+            "--dashboard",
+            "alertingscout-api",
+            "--since",
+            "2h",
+            "--out",
+            "api.html",
+            "--var",
+            "route=/projects/{id}",
+            "--var",
+            "method=All",
+        ])
+        .expect("parses");
+        let Command::Snapshot(s) = cli.command else {
+            panic!("snapshot")
+        };
+        assert_eq!(s.since.duration, Duration::from_secs(7200));
+        assert_eq!(s.since.text, "2h");
+        assert_eq!(s.prometheus.as_str(), "http://127.0.0.1:9090/");
+        assert_eq!(s.dashboards, PathBuf::from("grafana/dashboards"));
+        assert_eq!(
+            s.vars,
+            vec![
+                ("route".to_owned(), "/projects/{id}".to_owned()),
+                ("method".to_owned(), "All".to_owned())
+            ]
+        );
+        let err = Cli::try_parse_from([
+            "oncall",
+            "snapshot",
+            "--dashboard",
+            "x",
+            "--out",
+            "x",
+            "--since",
+            "30",
+        ])
+        .expect_err("no unit");
+        assert!(err.to_string().contains("--since"), "{err}");
+        assert!(Cli::try_parse_from([
+            "oncall",
+            "snapshot",
+            "--dashboard",
+            "x",
+            "--out",
+            "x",
+            "--var",
+            "novalue",
+        ])
+        .is_err());
     }
 }

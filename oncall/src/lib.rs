@@ -1,9 +1,12 @@
-//! The on-call server and CLI (`oncall`). Today it holds the Alertmanager relay
-//! (`oncall serve`); the operators' log queries, incident bundles, snapshots and
-//! retention join it as modules beside `relay`.
+//! The on-call server and CLI (`oncall`): the Alertmanager relay (`oncall serve`)
+//! and dashboard snapshots (`oncall snapshot`); the operators' log queries,
+//! incident bundles and retention join them as modules beside `relay`.
 
 pub mod cli;
+pub mod dashboards;
 pub mod elasticsearch;
+pub mod prometheus;
 pub mod relay;
 pub mod serve;
+pub mod snapshot;
 pub mod telemetry;

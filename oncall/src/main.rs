@@ -6,5 +6,6 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(settings) => oncall::serve::run(settings),
+        Command::Snapshot(settings) => oncall::snapshot::run(settings),
     }
 }
