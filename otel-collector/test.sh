@@ -3,9 +3,10 @@
 #
 #   otel-collector/test.sh
 #
-# On a fresh machine (Go 1.26 at /usr/local/go, JDK 17, mvn, root) it: installs
-# the ocb builder and builds the Collector with our elasticsearch exporter
-# (build.sh; cached by a hash stamp), installs and starts Elasticsearch 8.19.7
+# On a fresh machine (Go 1.26 at /usr/local/go, JDK 17, mvn, root) it: checks
+# both Go modules with gofmt -l and go vet (fails fast), installs the ocb
+# builder and builds the Collector with our elasticsearch exporter (build.sh;
+# cached by a hash stamp), installs and starts Elasticsearch 8.19.7
 # as an unprivileged user (../elastic/es.sh), runs the exporter's unit tests
 # and the integration tests against the real Collector binary and the real
 # Elasticsearch, stops what it started and exits non-zero on any failure.
@@ -30,6 +31,17 @@ for tool in go curl unzip mvn runuser; do
       say "missing tool: $tool"; exit 1
     fi
   fi
+done
+
+# Static checks first (seconds; nothing started yet): gofmt must list no file,
+# go vet must pass, in both Go modules.
+for mod in elasticsearchexporter integrationtest; do
+  say "gofmt -l and go vet: $mod"
+  unformatted="$(cd "$HERE/$mod" && gofmt -l .)"
+  if [ -n "$unformatted" ]; then
+    say "gofmt: these files need formatting (run gofmt -w):"; echo "$unformatted" >&2; exit 1
+  fi
+  (cd "$HERE/$mod" && go vet ./...) || { say "go vet failed in $mod"; exit 1; }
 done
 
 started_es=0

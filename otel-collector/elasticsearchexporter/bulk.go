@@ -8,6 +8,8 @@ import (
 	"strconv"
 )
 
+// The _bulk wire format: the NDJSON request body and the response items.
+
 // bulkItem is one document of a _bulk request.
 type bulkItem struct {
 	index string
@@ -16,10 +18,17 @@ type bulkItem struct {
 	pos   int // position of the record in the exported batch
 }
 
-// writeBulkBody appends the NDJSON body of a _bulk request of `create`
+// encodeBulkBody returns the NDJSON body of a _bulk request of `create`
 // actions: a replayed document with the same _id gets 409 instead of
-// overwriting or duplicating.
-func writeBulkBody(buf *bytes.Buffer, items []bulkItem) {
+// overwriting or duplicating. The buffer is new on every call: net/http may
+// still read a request body after RoundTrip returned, so a pooled buffer
+// could be overwritten while in flight.
+func encodeBulkBody(items []bulkItem) []byte {
+	size := 0
+	for _, it := range items {
+		size += len(it.doc) + len(it.index) + len(it.id) + 32
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
 	for _, it := range items {
 		buf.WriteString(`{"create":{"_index":`)
 		buf.WriteString(strconv.Quote(it.index))
@@ -29,6 +38,7 @@ func writeBulkBody(buf *bytes.Buffer, items []bulkItem) {
 		buf.Write(it.doc)
 		buf.WriteByte('\n')
 	}
+	return buf.Bytes()
 }
 
 // bulkFilterPath trims the _bulk response to what the exporter reads.
@@ -61,31 +71,6 @@ func (e *bulkError) String() string {
 		s += " (caused by " + e.CausedBy.String() + ")"
 	}
 	return s
-}
-
-// outcome of one document, also the value of the `outcome` metric attribute.
-type outcome string
-
-const (
-	outcomeIndexed   outcome = "indexed"
-	outcomeDuplicate outcome = "duplicate"
-	outcomeRetried   outcome = "retried"
-	outcomeFailed    outcome = "failed"
-)
-
-// classifyStatus maps an item status to its outcome: 2xx indexed, 409 on
-// create = already indexed, 429 and 5xx retried, any other status permanent.
-func classifyStatus(status int) outcome {
-	switch {
-	case status >= 200 && status < 300:
-		return outcomeIndexed
-	case status == 409:
-		return outcomeDuplicate
-	case status == 429 || status >= 500:
-		return outcomeRetried
-	default:
-		return outcomeFailed
-	}
 }
 
 // itemResult is the outcome of one sent item.

@@ -1,6 +1,4 @@
-// Package elasticsearchexporter exports OpenTelemetry logs and traces to
-// Elasticsearch with the _bulk API, one bulk request per exporterhelper batch.
-package elasticsearchexporter // import "github.com/alertingscout/alertingscout/otel-collector/elasticsearchexporter"
+package elasticsearchexporter
 
 import (
 	"errors"

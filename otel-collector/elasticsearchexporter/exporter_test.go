@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -27,6 +26,9 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/alertingscout/alertingscout/otel-collector/elasticsearchexporter/internal/metadata"
+	"github.com/alertingscout/alertingscout/otel-collector/elasticsearchexporter/internal/metadatatest"
 )
 
 // fakeES answers _bulk requests; unit tests only (the integration tests in
@@ -128,7 +130,7 @@ type testExporter struct {
 	logs *observer.ObservedLogs
 }
 
-func newTestExporter(t *testing.T, url string) *testExporter {
+func newTestExporter(t *testing.T, url string, sig signal) *testExporter {
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
 	cfg.Endpoints = []string{url}
@@ -137,16 +139,16 @@ func newTestExporter(t *testing.T, url string) *testExporter {
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
 	core, logs := observer.New(zap.InfoLevel)
-	set := exportertest.NewNopSettings(componentType)
-	set.TelemetrySettings = tel.NewTelemetrySettings()
+	set := metadatatest.NewSettings(tel) // component id "elasticsearch", telemetry into tel
 	set.Logger = zap.New(core)
-	exp, err := newExporter(cfg, set, "logs")
+	exp, err := newExporter(cfg, set, sig)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := exp.start(context.Background(), componenttest.NewNopHost()); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = exp.shutdown(context.Background()) })
 	return &testExporter{exp: exp, tel: tel, logs: logs}
 }
 
@@ -154,7 +156,7 @@ func newTestExporter(t *testing.T, url string) *testExporter {
 func (te *testExporter) docCounts(t *testing.T) map[string]int64 {
 	t.Helper()
 	out := map[string]int64{}
-	m, err := te.tel.GetMetric(metricDocsProcessed)
+	m, err := te.tel.GetMetric("otelcol_elasticsearch_docs_processed")
 	if err != nil {
 		return out
 	}
@@ -201,7 +203,7 @@ func TestPushLogsItemOutcomes(t *testing.T) {
 			} else {
 				defer srv.Close()
 			}
-			te := newTestExporter(t, url)
+			te := newTestExporter(t, url, signalLogs)
 			err := te.exp.pushLogs(context.Background(), makeLogs(5))
 
 			switch tt.wantErr {
@@ -282,7 +284,7 @@ func TestRetryOnlyFailedItems(t *testing.T) {
 	cfg.QueueBatchConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
 	cfg.BackOffConfig.InitialInterval = 10 * time.Millisecond
 	cfg.BackOffConfig.MaxInterval = 10 * time.Millisecond
-	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(componentType), cfg)
+	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +308,7 @@ func TestPushTraces(t *testing.T) {
 	f := &fakeES{respond: func(_ int, a []bulkAction) (int, []int) { return 200, []int{201, 503} }}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
-	te := newTestExporter(t, srv.URL)
+	te := newTestExporter(t, srv.URL, signalTraces)
 	td := ptrace.NewTraces()
 	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty()
 	for i := 0; i < 2; i++ {
@@ -328,15 +330,4 @@ func TestPushTraces(t *testing.T) {
 	if a[0].Index != "traces-generic-default-2026.11.28" || a[0].ID != testTraceID.String()+"0100000000000000" {
 		t.Errorf("span action %+v", a[0])
 	}
-}
-
-func TestFactory(t *testing.T) {
-	f := NewFactory()
-	if f.Type().String() != "elasticsearch" {
-		t.Fatalf("type %s", f.Type())
-	}
-	if err := componenttest.CheckConfigStruct(f.CreateDefaultConfig()); err != nil {
-		t.Fatal(err)
-	}
-	_ = component.MustNewID("elasticsearch")
 }

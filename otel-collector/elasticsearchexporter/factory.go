@@ -10,18 +10,15 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/alertingscout/alertingscout/otel-collector/elasticsearchexporter/internal/metadata"
 )
-
-// typeStr is the component type used in Collector configuration files.
-var componentType = component.MustNewType("elasticsearch")
-
-const stability = component.StabilityLevelDevelopment
 
 // NewFactory creates the factory of the elasticsearch exporter.
 func NewFactory() exporter.Factory {
-	return exporter.NewFactory(componentType, createDefaultConfig,
-		exporter.WithLogs(createLogs, stability),
-		exporter.WithTraces(createTraces, stability))
+	return exporter.NewFactory(metadata.Type, createDefaultConfig,
+		exporter.WithLogs(createLogs, metadata.LogsStability),
+		exporter.WithTraces(createTraces, metadata.TracesStability))
 }
 
 func createDefaultConfig() component.Config {
@@ -53,6 +50,25 @@ func createDefaultConfig() component.Config {
 	}
 }
 
+func createLogs(ctx context.Context, set exporter.Settings, c component.Config) (exporter.Logs, error) {
+	cfg := c.(*Config)
+	exp, err := newExporter(cfg, set, signalLogs)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewLogs(ctx, set, cfg, exp.pushLogs, helperOptions(cfg, exp)...)
+}
+
+func createTraces(ctx context.Context, set exporter.Settings, c component.Config) (exporter.Traces, error) {
+	cfg := c.(*Config)
+	exp, err := newExporter(cfg, set, signalTraces)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewTraces(ctx, set, cfg, exp.pushTraces, helperOptions(cfg, exp)...)
+}
+
+// helperOptions are the exporterhelper settings shared by both signals.
 func helperOptions(cfg *Config, exp *esExporter) []exporterhelper.Option {
 	return []exporterhelper.Option{
 		exporterhelper.WithStart(exp.start),
@@ -62,22 +78,4 @@ func helperOptions(cfg *Config, exp *esExporter) []exporterhelper.Option {
 		exporterhelper.WithRetry(cfg.BackOffConfig),
 		exporterhelper.WithQueue(cfg.QueueBatchConfig),
 	}
-}
-
-func createLogs(ctx context.Context, set exporter.Settings, c component.Config) (exporter.Logs, error) {
-	cfg := c.(*Config)
-	exp, err := newExporter(cfg, set, "logs")
-	if err != nil {
-		return nil, err
-	}
-	return exporterhelper.NewLogs(ctx, set, cfg, exp.pushLogs, helperOptions(cfg, exp)...)
-}
-
-func createTraces(ctx context.Context, set exporter.Settings, c component.Config) (exporter.Traces, error) {
-	cfg := c.(*Config)
-	exp, err := newExporter(cfg, set, "traces")
-	if err != nil {
-		return nil, err
-	}
-	return exporterhelper.NewTraces(ctx, set, cfg, exp.pushTraces, helperOptions(cfg, exp)...)
 }

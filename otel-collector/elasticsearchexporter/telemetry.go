@@ -7,62 +7,54 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/alertingscout/alertingscout/otel-collector/elasticsearchexporter/internal/metadata"
 )
 
-// Self-telemetry instrument names, exposed under these exact names by the
-// Collector's Prometheus reader (v0.165 adds no _total or unit suffix).
-const (
-	metricDocsProcessed = "otelcol_elasticsearch_docs_processed"
-	metricBulkRequests  = "otelcol_elasticsearch_bulk_requests"
-	metricBulkDuration  = "otelcol_elasticsearch_bulk_duration"
-	scopeName           = "github.com/alertingscout/alertingscout/otel-collector/elasticsearchexporter"
-)
-
+// telemetry records the exporter's self-metrics, declared in metadata.yaml and
+// built by the generated TelemetryBuilder. The Collector's Prometheus reader
+// exposes them as otelcol_elasticsearch_docs_processed,
+// otelcol_elasticsearch_bulk_requests and otelcol_elasticsearch_bulk_duration
+// (dashboards and alert rules use these names). Every point carries the
+// exporter's component id and its signal.
 type telemetry struct {
-	docs     metric.Int64Counter
-	requests metric.Int64Counter
-	duration metric.Float64Histogram
-	outcomes map[outcome]metric.MeasurementOption
-	base     []attribute.KeyValue // exporter id and signal on every point
+	tb       *metadata.TelemetryBuilder
+	outcomes map[outcome]metric.MeasurementOption // docs_processed, by outcome
+	base     []attribute.KeyValue                 // exporter id and signal on every point
 }
 
-func newTelemetry(set component.TelemetrySettings, id component.ID, signal string) (*telemetry, error) {
-	m := set.MeterProvider.Meter(scopeName)
+func newTelemetry(set component.TelemetrySettings, id component.ID, sig signal) (*telemetry, error) {
+	tb, err := metadata.NewTelemetryBuilder(set)
+	if err != nil {
+		return nil, err
+	}
 	t := &telemetry{
+		tb:       tb,
 		outcomes: map[outcome]metric.MeasurementOption{},
-		base:     []attribute.KeyValue{attribute.String("exporter", id.String()), attribute.String("signal", signal)},
-	}
-	var err error
-	if t.docs, err = m.Int64Counter(metricDocsProcessed,
-		metric.WithDescription("Documents processed by the elasticsearch exporter, by outcome (indexed, duplicate, retried, failed)."),
-		metric.WithUnit("{document}")); err != nil {
-		return nil, err
-	}
-	if t.requests, err = m.Int64Counter(metricBulkRequests,
-		metric.WithDescription("_bulk requests sent, by outcome (success: HTTP 2xx read; error: transport error or HTTP error status)."),
-		metric.WithUnit("{request}")); err != nil {
-		return nil, err
-	}
-	if t.duration, err = m.Float64Histogram(metricBulkDuration,
-		metric.WithDescription("Latency of _bulk requests, from send until the response was read."),
-		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)); err != nil {
-		return nil, err
+		base:     []attribute.KeyValue{attribute.String("exporter", id.String()), attribute.String("signal", sig.name)},
 	}
 	for _, o := range []outcome{outcomeIndexed, outcomeDuplicate, outcomeRetried, outcomeFailed} {
-		t.outcomes[o] = metric.WithAttributeSet(attribute.NewSet(append([]attribute.KeyValue{attribute.String("outcome", string(o))}, t.base...)...))
+		t.outcomes[o] = metric.WithAttributeSet(t.attrs(attribute.String("outcome", string(o))))
 	}
 	return t, nil
 }
 
+// attrs is the base attributes plus kv.
+func (t *telemetry) attrs(kv ...attribute.KeyValue) attribute.Set {
+	return attribute.NewSet(append(kv, t.base...)...)
+}
+
 func (t *telemetry) addDocs(ctx context.Context, o outcome, n int) {
 	if n > 0 {
-		t.docs.Add(ctx, int64(n), t.outcomes[o])
+		t.tb.ElasticsearchDocsProcessed.Add(ctx, int64(n), t.outcomes[o])
 	}
 }
 
-func (t *telemetry) addFailedDoc(ctx context.Context, errType string) {
-	t.docs.Add(ctx, 1, metric.WithAttributes(append([]attribute.KeyValue{attribute.String("outcome", string(outcomeFailed)), attribute.String("error.type", errType)}, t.base...)...))
+func (t *telemetry) addFailedDocs(ctx context.Context, errType string, n int) {
+	if n > 0 {
+		t.tb.ElasticsearchDocsProcessed.Add(ctx, int64(n), metric.WithAttributeSet(t.attrs(
+			attribute.String("outcome", string(outcomeFailed)), attribute.String("error.type", errType))))
+	}
 }
 
 func (t *telemetry) recordBulk(ctx context.Context, ok bool, took time.Duration) {
@@ -70,7 +62,11 @@ func (t *telemetry) recordBulk(ctx context.Context, ok bool, took time.Duration)
 	if !ok {
 		o = "error"
 	}
-	attrs := metric.WithAttributes(append([]attribute.KeyValue{attribute.String("outcome", o)}, t.base...)...)
-	t.requests.Add(ctx, 1, attrs)
-	t.duration.Record(ctx, took.Seconds(), attrs)
+	attrs := metric.WithAttributeSet(t.attrs(attribute.String("outcome", o)))
+	t.tb.ElasticsearchBulkRequests.Add(ctx, 1, attrs)
+	t.tb.ElasticsearchBulkDuration.Record(ctx, took.Seconds(), attrs)
+}
+
+func (t *telemetry) shutdown() {
+	t.tb.Shutdown()
 }

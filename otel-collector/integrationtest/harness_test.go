@@ -5,7 +5,6 @@ package integrationtest
 // missing binary or an unreachable Elasticsearch fails the run.
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -16,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -402,41 +400,6 @@ func (c *collector) kill() {
 func (c *collector) logs() string {
 	b, _ := os.ReadFile(c.logPath)
 	return string(b)
-}
-
-// metrics scrapes the Collector's own Prometheus endpoint.
-func (c *collector) metrics() string {
-	res, err := httpClient.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", c.metricPort))
-	if err != nil {
-		c.t.Fatalf("scraping collector metrics: %v", err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return string(b)
-}
-
-var promLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)`)
-
-// metricSum adds the samples of a metric whose labels contain every given label="value".
-func metricSum(text, name string, labels ...string) float64 {
-	sum := 0.0
-	sc := bufio.NewScanner(strings.NewReader(text))
-	sc.Buffer(make([]byte, 1<<20), 1<<22)
-outer:
-	for sc.Scan() {
-		m := promLine.FindStringSubmatch(sc.Text())
-		if m == nil || m[1] != name {
-			continue
-		}
-		for _, l := range labels {
-			if !strings.Contains(m[2], l) {
-				continue outer
-			}
-		}
-		v, _ := strconv.ParseFloat(m[3], 64)
-		sum += v
-	}
-	return sum
 }
 
 // ---------------------------------------------------------------- OTLP sender
