@@ -86,6 +86,36 @@ impl Panel {
             .unwrap_or_default()
     }
 
+    /// The threshold steps a time series draws as lines (`custom.thresholdsStyle`
+    /// `line`/`dashed`, with or without area): (value, colour name).
+    pub fn threshold_lines(&self) -> Vec<(f64, &str)> {
+        let defaults = &self.field_config.defaults;
+        let mode = defaults
+            .custom
+            .as_ref()
+            .and_then(|c| c["thresholdsStyle"]["mode"].as_str())
+            .unwrap_or("off");
+        if !(mode.starts_with("line") || mode.starts_with("dashed")) {
+            return Vec::new();
+        }
+        defaults
+            .thresholds
+            .iter()
+            .flat_map(|t| t.steps.iter())
+            .filter_map(|s| Some((s.value?, s.color.as_str())))
+            .collect()
+    }
+
+    /// Series drawn on top of each other (`custom.stacking.mode` `normal`).
+    pub fn is_stacked(&self) -> bool {
+        self.field_config
+            .defaults
+            .custom
+            .as_ref()
+            .and_then(|c| c["stacking"]["mode"].as_str())
+            == Some("normal")
+    }
+
     /// The targets Grafana would run (hidden ones are not).
     pub fn visible_targets(&self) -> impl Iterator<Item = &Target> {
         self.targets.iter().filter(|t| !t.hide)

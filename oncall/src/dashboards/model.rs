@@ -163,6 +163,26 @@ pub struct FieldDefaults {
     pub links: Vec<Link>,
     #[serde(default)]
     pub display_name: Option<String>,
+    #[serde(default)]
+    pub thresholds: Option<Thresholds>,
+    /// The panel type's own settings (`thresholdsStyle`, `stacking`, `fillOpacity`, ...).
+    #[serde(default)]
+    pub custom: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Thresholds {
+    #[serde(default)]
+    pub steps: Vec<ThresholdStep>,
+}
+
+/// A colour from `value` up; the first step's value is null (minus infinity).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ThresholdStep {
+    #[serde(default)]
+    pub color: String,
+    #[serde(default)]
+    pub value: Option<f64>,
 }
 
 /// `{"matcher": {"id": "byName", "options": "Value #A"}, "properties": [{"id": "unit", "value": "s"}]}`

@@ -124,6 +124,18 @@ fn target_datasources_resolve_to_their_kind() {
 }
 
 #[test]
+fn thresholds_draw_only_when_styled_and_stacking_is_read() {
+    let d = fixture();
+    let panels = d.panels_flat();
+    let by_id = |id| panels.iter().find(|p| p.id == id).expect("panel");
+    assert_eq!(by_id(3).threshold_lines(), vec![(1.0, "red")]);
+    assert!(!by_id(3).is_stacked());
+    assert!(by_id(2).threshold_lines().is_empty(), "thresholdsStyle off");
+    assert!(by_id(2).is_stacked());
+    assert!(by_id(4).threshold_lines().is_empty(), "no custom settings");
+}
+
+#[test]
 fn a_broken_dashboard_names_its_file_and_the_json_path() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("broken.json");

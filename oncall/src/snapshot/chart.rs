@@ -42,15 +42,21 @@ pub struct Line {
     pub points: Vec<(f64, f64)>,
 }
 
-/// The chart as an `<svg>` element. `step` is the query's: a longer gap between
-/// two points is missing data and breaks the line instead of bridging it.
-pub fn line_chart(
-    lines: &[Line],
-    range: &TimeRange,
-    step: Duration,
-    unit: Option<&str>,
-    size: (u32, u32),
-) -> Result<String, String> {
+/// Everything about a chart but its lines.
+pub struct Frame<'a> {
+    pub range: &'a TimeRange,
+    /// The query's step: a longer gap between two points is missing data and
+    /// breaks the line instead of bridging it.
+    pub step: Duration,
+    pub unit: Option<&'a str>,
+    pub size: (u32, u32),
+    /// Horizontal dashed lines (the panel's thresholds), drawn when in range.
+    pub thresholds: Vec<(f64, RGBColor)>,
+}
+
+/// The chart as an `<svg>` element.
+pub fn line_chart(lines: &[Line], frame: &Frame) -> Result<String, String> {
+    let (range, unit, size) = (frame.range, frame.unit, frame.size);
     let (x0, x1) = (
         range.from,
         range.to.max(range.from + chrono::Duration::seconds(1)),
@@ -68,7 +74,6 @@ pub fn line_chart(
             .y_label_area_size(78)
             .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(|e| e.to_string())?;
-        // A time axis (not seconds as f64) so ticks fall on whole minutes and hours.
         let x_label = |x: &DateTime<Utc>| time_label(*x, span);
         let y_label = |y: &f64| format_value(*y, unit);
         chart
@@ -91,7 +96,19 @@ pub fn line_chart(
             )
             .draw()
             .map_err(|e| e.to_string())?;
-        let gap = step.as_secs_f64().max(1.0) * 2.5;
+        // Like Grafana, thresholds do not stretch the axis: a 1 s line on a
+        // chart of milliseconds would flatten the data.
+        for &(value, color) in frame.thresholds.iter().filter(|t| t.0 > y0 && t.0 < y1) {
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(x0, value), (x1, value)],
+                    6,
+                    4,
+                    color.stroke_width(1),
+                ))
+                .map_err(|e| e.to_string())?;
+        }
+        let gap = frame.step.as_secs_f64().max(1.0) * 2.5;
         for line in lines {
             for segment in segments(&line.points, gap) {
                 let segment: Vec<(DateTime<Utc>, f64)> = segment
@@ -113,6 +130,41 @@ pub fn line_chart(
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
+}
+
+/// Grafana's "normal" stacking: each series drawn on top of the ones before
+/// it, at the same timestamps; a missing value adds nothing.
+pub fn stack(lines: &mut [Line]) {
+    let mut below: std::collections::HashMap<u64, f64> = std::collections::HashMap::new();
+    for line in lines {
+        for (t, v) in &mut line.points {
+            if v.is_finite() {
+                let sum = below.entry(t.to_bits()).or_insert(0.0);
+                *sum += *v;
+                *v = *sum;
+            }
+        }
+    }
+}
+
+/// A Grafana colour name (or `#rrggbb`) as RGB; unknown names are grey.
+pub fn named_color(name: &str) -> RGBColor {
+    let hex = |h: &str| u8::from_str_radix(h, 16).ok();
+    if let Some(h) = name.strip_prefix('#').filter(|h| h.len() == 6) {
+        if let (Some(r), Some(g), Some(b)) = (hex(&h[0..2]), hex(&h[2..4]), hex(&h[4..6])) {
+            return RGBColor(r, g, b);
+        }
+    }
+    match name {
+        "green" => RGBColor(0x73, 0xBF, 0x69),
+        "red" => RGBColor(0xF2, 0x49, 0x5C),
+        "dark-red" => RGBColor(0xC4, 0x16, 0x2A),
+        "yellow" => RGBColor(0xFA, 0xDE, 0x2A),
+        "orange" => RGBColor(0xFF, 0x98, 0x30),
+        "blue" => RGBColor(0x56, 0x94, 0xF2),
+        "purple" => RGBColor(0xB8, 0x77, 0xD9),
+        _ => RGBColor(0x8E, 0x8E, 0x8E),
+    }
 }
 
 /// Runs of finite points no further apart than `gap` seconds.
@@ -236,8 +288,14 @@ mod tests {
                 points: vec![(t0 + 300.0, 0.2)],
             },
         ];
-        let svg =
-            line_chart(&lines, &r, Duration::from_secs(5), Some("s"), (600, 240)).expect("renders");
+        let frame = Frame {
+            range: &r,
+            step: Duration::from_secs(5),
+            unit: Some("s"),
+            size: (600, 240),
+            thresholds: vec![(0.15, named_color("red")), (1.0, named_color("dark-red"))],
+        };
+        let svg = line_chart(&lines, &frame).expect("renders");
         assert!(svg.starts_with("<svg"), "{}", &svg[..60]);
         assert_eq!(svg.matches("<svg").count(), 1);
         assert!(svg.contains("<polyline"), "a line is drawn");
@@ -255,5 +313,39 @@ mod tests {
             "ticks on whole minutes: {svg}"
         );
         assert!(svg.contains(&hex(color(0)).to_uppercase()));
+        // The 150 ms threshold is in range and dashed (short segments); 1 s is not drawn.
+        assert!(
+            svg.matches("stroke=\"#F2495C\"").count() > 10,
+            "dashed red line"
+        );
+        assert!(
+            !svg.contains("#C4162A"),
+            "an off-axis threshold is left out"
+        );
+    }
+
+    #[test]
+    fn stacking_adds_each_series_onto_the_ones_before() {
+        let mut lines = vec![
+            Line {
+                color: color(0),
+                points: vec![(0.0, 1.0), (5.0, 2.0)],
+            },
+            Line {
+                color: color(1),
+                points: vec![(0.0, 10.0), (5.0, f64::NAN), (10.0, 3.0)],
+            },
+        ];
+        stack(&mut lines);
+        assert_eq!(lines[1].points[0], (0.0, 11.0));
+        assert!(lines[1].points[1].1.is_nan());
+        assert_eq!(lines[1].points[2], (10.0, 3.0));
+    }
+
+    #[test]
+    fn grafana_colour_names_and_hex_resolve() {
+        assert_eq!(named_color("red"), RGBColor(0xF2, 0x49, 0x5C));
+        assert_eq!(named_color("#102030"), RGBColor(0x10, 0x20, 0x30));
+        assert_eq!(named_color("#10203"), RGBColor(0x8E, 0x8E, 0x8E));
     }
 }

@@ -236,14 +236,21 @@ fn chart_body(
             });
         }
     }
-    let (w, h) = chart_size(panel);
-    match chart::line_chart(
-        &lines,
-        scope.range(),
-        scope.intervals().interval,
-        panel.unit(),
-        (w, h),
-    ) {
+    if panel.is_stacked() {
+        chart::stack(&mut lines);
+    }
+    let frame = chart::Frame {
+        range: scope.range(),
+        step: scope.intervals().interval,
+        unit: panel.unit(),
+        size: chart_size(panel),
+        thresholds: panel
+            .threshold_lines()
+            .into_iter()
+            .map(|(value, color)| (value, chart::named_color(color)))
+            .collect(),
+    };
+    match chart::line_chart(&lines, &frame) {
         Ok(svg) => Body::Chart { svg, legend },
         Err(e) => {
             notes.push(format!("the chart could not be drawn: {e}"));
