@@ -16,7 +16,8 @@
 //!   included, in grid order), `Dashboard::sections()` (grouped by row),
 //!   `Panel::target_datasource(&target)` (the effective [`DatasourceRef`];
 //!   `.kind()` is Prometheus / Elasticsearch / Other, none = the default,
-//!   Prometheus), `Panel::unit()`, `Panel::visible_targets()`, `Panel::all_links()`.
+//!   Prometheus), `Panel::unit()`, `Panel::visible_targets()`, `Panel::all_links()`,
+//!   `Panel::threshold_lines()`, `Panel::is_stacked()`, `Panel::override_property()`.
 //! - Time: [`TimeRange`]`::last(span, now)`, [`Intervals`]`::for_range(&range,
 //!   MAX_DATA_POINTS, SCRAPE_INTERVAL)` (`$__interval` = the range query step,
 //!   `$__rate_interval`).
@@ -64,8 +65,8 @@ pub use layout::{DatasourceKind, Section};
 pub use load::{find, load_dir, load_file, LoadError};
 pub use model::{
     Annotation, Annotations, Current, Dashboard, DatasourceRef, FieldConfig, FieldDefaults,
-    GridPos, Link, Matcher, Override, Panel, Property, Target, Templating, Transformation,
-    Variable,
+    GridPos, Link, Matcher, Override, Panel, Property, Target, Templating, ThresholdStep,
+    Thresholds, Transformation, Variable,
 };
 pub use range::{promql_duration, Intervals, TimeRange, MAX_DATA_POINTS, SCRAPE_INTERVAL};
 pub use substitute::{
