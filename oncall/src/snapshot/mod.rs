@@ -3,9 +3,9 @@
 //! Grafana and for incident reports.
 //!
 //! Order of work: load the dashboard ([`crate::dashboards`]), check Prometheus
-//! answers, bind the variables, run each panel's queries ([`fetch`]), turn the
-//! results into views ([`panel`]: charts by [`chart`], tables by [`table`]),
-//! and write the page ([`html`]). A panel whose query fails or returns nothing
+//! answers, bind the variables, run each panel's queries (`fetch`), turn the
+//! results into views (`panel`: charts by `chart`, tables by `table`), and
+//! write the page (`html`). A panel whose query fails or returns nothing
 //! shows that message; the snapshot still renders.
 
 mod alerts;
