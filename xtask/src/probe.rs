@@ -67,25 +67,7 @@ pub fn port_in_use(port: u16) -> bool {
 /// A sample's value from Prometheus text exposition: the sum of every series of
 /// `name` whose labels contain all of `labels` (`key="value"` pairs).
 pub fn sum_samples(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let rest = l.strip_prefix(name)?;
-            let (labelset, value) = match rest.strip_prefix('{') {
-                Some(r) => {
-                    let end = r.find('}')?;
-                    (&r[..end], r[end + 1..].trim())
-                }
-                None if rest.starts_with(' ') => ("", rest.trim()),
-                None => return None,
-            };
-            let all = labels
-                .iter()
-                .all(|(k, v)| labelset.contains(&format!("{k}=\"{v}\"")));
-            let value = value.split_whitespace().next()?;
-            all.then(|| value.parse::<f64>().ok()).flatten()
-        })
-        .fold(0.0, |a, b| a + b)
+    promtext::sum(text, name, labels)
 }
 
 #[cfg(test)]

@@ -49,24 +49,19 @@ pub fn running(layout: &Layout, component: &str) -> Option<Tracked> {
 
 /// Alive and not a zombie, and its command line names the same executable.
 fn alive(pid: i32, exe: &str) -> bool {
-    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+    let Ok(process) = procfs::process::Process::new(pid) else {
         return false;
     };
-    // Field 3, after the parenthesised command name, is the state.
-    let state = stat
-        .rsplit(')')
-        .next()
-        .and_then(|r| r.split_whitespace().next());
-    if state == Some("Z") {
+    if process.stat().is_ok_and(|s| s.state == 'Z') {
         return false;
     }
     let name = Path::new(exe)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|c| String::from_utf8_lossy(&c).contains(name.as_str()))
-        .unwrap_or(false)
+    process
+        .cmdline()
+        .is_ok_and(|args| args.iter().any(|a| a.contains(name.as_str())))
 }
 
 pub fn record(layout: &Layout, component: &str, tracked: &Tracked) -> Result<()> {
