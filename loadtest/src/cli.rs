@@ -1,5 +1,5 @@
-//! The command line: `loadtest run SCENARIO [flags]`, `loadtest overhead [flags]` and
-//! `loadtest instructions [flags]`.
+//! The command line: `loadtest run SCENARIO [flags]`, `loadtest overhead [flags]`,
+//! `loadtest instructions [flags]` and `loadtest local [flags] -- SCENARIO [run flags]`.
 //! Exit codes as k6's: 0 all thresholds passed, 99 a threshold (or an overhead budget)
 //! failed, 1 anything else went wrong (bad scenario file, unreachable target).
 
@@ -28,6 +28,9 @@ enum Command {
     Overhead(crate::overhead::args::Args),
     /// Instructions per request that telemetry adds, counted by callgrind (deterministic).
     Instructions(crate::overhead::instructions::Args),
+    /// Start a fresh service on a free port and `run` a scenario against it (what
+    /// scripts/loadtest.sh calls).
+    Local(crate::local::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -36,6 +39,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => crate::run::main(args),
         Command::Overhead(args) => crate::overhead::main(args),
         Command::Instructions(args) => crate::overhead::instructions::main(args),
+        Command::Local(args) => crate::local::main(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

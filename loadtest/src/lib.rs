@@ -1,20 +1,17 @@
-//! k6-style load tests for AlertingScout, run on goose, and the telemetry overhead gate.
-//! `loadtest run SCENARIO` and `loadtest overhead`: see the README's "Load tests".
+//! Two programs that share a binary and a command line, one tree each:
+//!
+//! - [`run`]: `loadtest run SCENARIO`, k6-style scenarios on goose against a running
+//!   service (checks, thresholds, fidelity against the service's own counts, reports);
+//! - [`overhead`]: the telemetry overhead gate (AC-005), `loadtest overhead` (server CPU
+//!   and latency with telemetry on vs off, its own blocking-socket generator) and
+//!   `loadtest instructions` (callgrind's instruction counts);
+//!
+//! and [`local`]: `loadtest local`, a fresh service on a free port for one `run`
+//! (what scripts/loadtest.sh calls). The trees share only [`timer_slack`].
+//! See the README's "Load tests".
 
-pub mod affinity;
-pub mod checks;
 pub mod cli;
-pub mod executor;
-pub mod fidelity;
-pub mod http1;
-pub mod metrics;
-pub mod mix;
+pub mod local;
 pub mod overhead;
-pub mod procstat;
-pub mod recorder;
-pub mod report;
 pub mod run;
-pub mod scenario;
-pub mod stats;
-pub mod threshold;
-pub mod units;
+pub mod timer_slack;

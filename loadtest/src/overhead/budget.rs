@@ -10,8 +10,8 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::overhead::report::EndpointSummary;
-use crate::stats::Spread;
+use crate::overhead::endpoint::Endpoint;
+use crate::overhead::stats::{Comparison, Spread};
 
 /// Our budget: server CPU per request added by telemetry (saturation figure).
 pub const CPU_US_PER_REQUEST: f64 = 5.0;
@@ -22,7 +22,7 @@ pub const SPEC_MEDIAN_PCT: f64 = 3.0;
 pub const SPEC_MEDIAN_CAP_US: f64 = 5_000.0;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Verdict {
+pub struct BudgetVerdict {
     pub endpoint: String,
     /// "spec" or "ours".
     pub owner: &'static str,
@@ -34,7 +34,7 @@ pub struct Verdict {
     pub pass: bool,
 }
 
-impl fmt::Display for Verdict {
+impl fmt::Display for BudgetVerdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
@@ -50,11 +50,17 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// Every budget that can be judged for one endpoint (a metric with no paired rounds is
-/// left out rather than passed).
-pub fn judge(e: &EndpointSummary) -> Vec<Verdict> {
-    let endpoint = e.endpoint.to_string();
-    let verdict = |owner, budget: String, spread: Spread, unit, limit: f64| Verdict {
+/// Every budget that can be judged for one endpoint (a figure with no paired rounds is
+/// left out rather than passed): server CPU per request at saturation, and the median
+/// at the fixed rate, as the change in percent and in µs.
+pub fn judge(
+    endpoint: Endpoint,
+    cpu_us_per_request: &Comparison,
+    p50_us: &Comparison,
+    p50_change_pct: Option<Spread>,
+) -> Vec<BudgetVerdict> {
+    let endpoint = endpoint.to_string();
+    let verdict = |owner, budget: String, spread: Spread, unit, limit: f64| BudgetVerdict {
         endpoint: endpoint.clone(),
         owner,
         budget,
@@ -64,7 +70,7 @@ pub fn judge(e: &EndpointSummary) -> Vec<Verdict> {
         pass: spread.median <= limit,
     };
     let mut out = Vec::new();
-    if let Some(d) = e.cpu_us_per_request.delta {
+    if let Some(d) = cpu_us_per_request.delta {
         out.push(verdict(
             "ours",
             format!("CPU <= {CPU_US_PER_REQUEST} us/request"),
@@ -73,7 +79,7 @@ pub fn judge(e: &EndpointSummary) -> Vec<Verdict> {
             CPU_US_PER_REQUEST,
         ));
     }
-    if let Some(pct) = e.p50_change_pct {
+    if let Some(pct) = p50_change_pct {
         out.push(verdict(
             "ours",
             format!("median <= +{OUR_MEDIAN_PCT} %"),
@@ -82,7 +88,7 @@ pub fn judge(e: &EndpointSummary) -> Vec<Verdict> {
             OUR_MEDIAN_PCT,
         ));
     }
-    if let (Some(d), Some(off)) = (e.p50_us.delta, e.p50_us.off) {
+    if let (Some(d), Some(off)) = (p50_us.delta, p50_us.off) {
         let limit = spec_median_limit_us(off.median);
         out.push(verdict(
             "spec",

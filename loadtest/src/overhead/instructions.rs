@@ -118,6 +118,20 @@ impl Counter<'_> {
         total_instructions(&text).with_context(|| format!("no totals in {}", out.display()))
     }
 
+    /// Both endpoints, then a check that the `on` runs really exported.
+    fn figures(&self, sink: &Sink) -> anyhow::Result<Vec<Figure>> {
+        let figures = vec![
+            self.figure("health", self.args.budget_health)?,
+            self.figure("post", self.args.budget_post)?,
+        ];
+        let received = sink.counts();
+        anyhow::ensure!(
+            received.spans > 0 && received.log_records > 0,
+            "the receiver got no telemetry from the `on` runs: {received:?}"
+        );
+        Ok(figures)
+    }
+
     fn figure(&self, endpoint: &'static str, budget: u64) -> anyhow::Result<Figure> {
         let n = self.args.requests;
         let mut per = [0.0; 2];
@@ -163,12 +177,15 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
         .build()?;
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
     let sink = runtime.block_on(Sink::start_on(any, None, false))?;
-    let dir = std::env::temp_dir().join(format!("loadtest-instructions-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
+    // Kept when the gate fails with an error: its messages point at the logs in it.
+    let scratch = tempfile::Builder::new()
+        .prefix("loadtest-instructions-")
+        .tempdir()
+        .context("creating a scratch directory")?;
     let counter = Counter {
         args: &args,
         endpoint: sink.grpc_addr(),
-        dir: dir.clone(),
+        dir: scratch.path().to_owned(),
     };
     eprintln!(
         "loadtest instructions: callgrind, {} and {} requests after {} warm-up, telemetry off and on (load average {})",
@@ -177,20 +194,17 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
         args.warmup,
         load_average()
     );
-    let figures = vec![
-        counter.figure("health", args.budget_health)?,
-        counter.figure("post", args.budget_post)?,
-    ];
-    let received = sink.counts();
-    anyhow::ensure!(
-        received.spans > 0 && received.log_records > 0,
-        "the receiver got no telemetry from the `on` runs: {received:?}"
-    );
+    let figures = match counter.figures(&sink) {
+        Ok(figures) => figures,
+        Err(e) => {
+            let _ = scratch.keep();
+            return Err(e);
+        }
+    };
     print_table(&figures);
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_vec_pretty(&figures)?)?;
     }
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(figures.iter().all(|f| f.meets))
 }
 

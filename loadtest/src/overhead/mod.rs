@@ -1,17 +1,28 @@
-//! `loadtest overhead`: what telemetry costs the AlertingScout server, per request (AC-005).
+//! The telemetry overhead gate (AC-005): what telemetry costs the AlertingScout server,
+//! per request. Two commands:
 //!
-//! The same binary runs with telemetry on and with OTEL_SDK_DISABLED=true, alternating
-//! the order each round. The server has CPU 0 to itself; this process (load generator
-//! and an in-process OTLP receiver) lives on CPU 1. See docs/performance.md.
+//! - `loadtest overhead` ([`main`]): the same binary runs with telemetry on and with
+//!   OTEL_SDK_DISABLED=true, alternating the order each round. The server has CPU 0 to
+//!   itself; this process (load generator and an in-process OTLP receiver) lives on
+//!   CPU 1. One round's run is [`mode_run`], its load [`load`], the pairing of rounds
+//!   [`summary`], the verdicts [`budget`], the text [`report`].
+//! - `loadtest instructions` ([`instructions`]): the deterministic half, callgrind's
+//!   instruction counts of the in-process driver.
+//!
+//! See docs/performance.md.
 
+pub mod affinity;
 pub mod args;
 pub mod budget;
+pub mod cpu;
 pub mod endpoint;
 pub mod instructions;
 pub mod load;
+pub mod mode_run;
 pub mod report;
-pub mod run;
 pub mod server;
+pub mod stats;
+pub mod summary;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -21,15 +32,14 @@ use anyhow::Context;
 use otlp_sink::Sink;
 use serde::Serialize;
 
-use crate::affinity;
 use crate::overhead::args::{Args, Settings};
-use crate::overhead::run::Run;
+use crate::overhead::mode_run::Run;
 
 #[derive(Serialize)]
 struct JsonOut<'a> {
     settings: &'a Settings,
     runs: &'a [Run],
-    summary: &'a report::Summary,
+    summary: &'a summary::Summary,
 }
 
 /// Runs the whole gate; returns whether every budget was met (the caller maps that to
@@ -60,9 +70,24 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
     let sink = rt.block_on(Sink::start_on(any, Some(any), false))?;
 
-    let workdir = args.workdir.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("loadtest-overhead-{}", std::process::id()))
-    });
+    // A fresh scratch directory unless --workdir names one; removed at the end (and on
+    // an error, if fresh) unless --keep.
+    let (workdir, scratch): (PathBuf, Option<tempfile::TempDir>) = match &args.workdir {
+        Some(dir) => (dir.clone(), None),
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("loadtest-overhead-")
+                .tempdir()
+                .context("creating a scratch directory")?;
+            let path = temp.path().to_owned();
+            if args.keep {
+                let _ = temp.keep();
+                (path, None)
+            } else {
+                (path, Some(temp))
+            }
+        }
+    };
     eprintln!(
         "loadtest overhead: {} rounds x {:?}, saturation {}+{} s with {} conns, {} req/s for {} s; server CPU {}, bench CPU {}, OTLP {}",
         s.rounds, s.endpoints, s.warmup_s, s.duration_s, s.connections, s.rate, s.open_duration_s,
@@ -84,7 +109,7 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
                 round + 1,
                 if telemetry { "on" } else { "off" }
             ));
-            let r = run::run_once(&s, &sink, round, telemetry, &dir).with_context(|| {
+            let r = mode_run::run_once(&s, &sink, round, telemetry, &dir).with_context(|| {
                 format!(
                     "round {} telemetry {}",
                     round + 1,
@@ -99,7 +124,7 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
         }
     }
 
-    let summary = report::summarize(&runs, &s.endpoints);
+    let summary = summary::summarize(&runs, &s.endpoints);
     println!("{}", report::render(&summary, s.rate));
     println!("total time {:.0} s", started.elapsed().as_secs_f64());
     if let Some(path) = &args.json {
@@ -116,6 +141,7 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
     } else {
         let _ = std::fs::remove_dir_all(&workdir);
     }
+    drop(scratch);
     drop(sink);
     rt.shutdown_background();
     let met = summary

@@ -1,15 +1,17 @@
-//! The service under test: spawned under `taskset` on its own core, configured only through
-//! environment variables, stopped with SIGTERM so it flushes its telemetry.
+//! The service under test: spawned under `taskset` on its own core on port 0 (its
+//! address read from its "listening on" line, through [`listening`]), configured only
+//! through environment variables, stopped with SIGTERM so it flushes its telemetry.
 
 use std::fs::File;
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use listening::Rest;
 
-use crate::http1::Conn;
+use crate::overhead::load::http1::Conn;
 
 pub struct Config<'a> {
     pub binary: &'a Path,
@@ -22,7 +24,7 @@ pub struct Config<'a> {
 }
 
 pub struct Server {
-    child: Child,
+    process: listening::Server,
     pub addr: SocketAddr,
     log: PathBuf,
 }
@@ -34,16 +36,11 @@ pub struct Exit {
     pub shutdown_seconds: f64,
 }
 
-/// Asks the kernel for a free port; the tiny window before the server binds it is fine
-/// on a benchmark machine.
-fn free_port() -> anyhow::Result<SocketAddr> {
-    let l = TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    Ok(l.local_addr()?)
-}
+/// How long a server may take to bind (a debug build on a busy machine included).
+const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl Server {
     pub fn start(cfg: &Config) -> anyhow::Result<Server> {
-        let addr = free_port()?;
         let log = cfg.dir.join("server.log");
         let out = File::create(&log).context("creating server log")?;
         let err = out.try_clone()?;
@@ -51,7 +48,7 @@ impl Server {
         cmd.arg("-c")
             .arg(cfg.cpu.to_string())
             .arg(cfg.binary)
-            .env("ALERTINGSCOUT_LISTEN", addr.to_string())
+            .env("ALERTINGSCOUT_LISTEN", "127.0.0.1:0")
             .env("ALERTINGSCOUT_DATABASE", cfg.dir.join("db.sqlite"))
             .env("ALERTINGSCOUT_LOG_STDOUT", "off")
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", cfg.otlp_endpoint)
@@ -62,19 +59,34 @@ impl Server {
             )
             .env("OTEL_METRIC_EXPORT_INTERVAL", "5000")
             .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err);
+            .stdout(out);
         for (k, v) in cfg.extra_env {
             cmd.env(k, v);
         }
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("spawning taskset -c {} {}", cfg.cpu, cfg.binary.display()))?;
-        Ok(Server { child, addr, log })
+        let process = listening::Server::start(
+            cmd,
+            "alertingscout listening on ",
+            START_TIMEOUT,
+            Rest::File(err),
+        )
+        .with_context(|| {
+            format!(
+                "starting taskset -c {} {}; log:\n{}",
+                cfg.cpu,
+                cfg.binary.display(),
+                tail(&log)
+            )
+        })?;
+        let addr = process
+            .address
+            .trim_start_matches("http://")
+            .parse()
+            .with_context(|| format!("the server's address {:?}", process.address))?;
+        Ok(Server { process, addr, log })
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.process.pid()
     }
 
     /// Polls GET /health until it answers 200; returns how many requests were answered
@@ -84,7 +96,7 @@ impl Server {
         let req = format!("GET /health HTTP/1.1\r\nhost: {}\r\n\r\n", self.addr);
         let mut answered = 0;
         loop {
-            if let Some(status) = self.child.try_wait()? {
+            if let Some(status) = self.process.try_wait()? {
                 bail!(
                     "server exited during start-up ({status}); log:\n{}",
                     self.log_tail()
@@ -111,39 +123,20 @@ impl Server {
     /// SIGTERM, then wait; SIGKILL after `timeout` so one hung run cannot stall the bench.
     pub fn stop(mut self, timeout: Duration) -> anyhow::Result<Exit> {
         let t0 = Instant::now();
-        let pid = libc::pid_t::try_from(self.child.id()).context("pid out of range")?;
-        // SAFETY: kill with a pid we spawned and have not reaped yet (no reuse possible).
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        let mut killed = false;
-        let status = loop {
-            if let Some(status) = self.child.try_wait()? {
-                break status;
-            }
-            if t0.elapsed() > timeout && !killed {
-                killed = true;
-                let _ = self.child.kill();
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let stopped = self.process.terminate(timeout)?;
         Ok(Exit {
-            status: status.to_string(),
-            killed,
+            status: stopped.status.to_string(),
+            killed: stopped.killed,
             shutdown_seconds: t0.elapsed().as_secs_f64(),
         })
     }
 
     pub fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
+        tail(&self.log)
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Never leave a pinned server behind on an error path. After stop() the child is
-        // reaped and std makes kill a no-op, so no stray signal can hit a reused pid.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The last 20 lines of the server's log.
+fn tail(log: &Path) -> String {
+    listening::log_tail(log, 20)
 }

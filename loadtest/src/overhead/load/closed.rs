@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::http1::Conn;
+use crate::overhead::cpu;
 use crate::overhead::endpoint::RequestBuilder;
-use crate::procstat;
+use crate::overhead::load::http1::Conn;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Saturation {
@@ -125,9 +125,9 @@ fn measure_window(
 
 fn snapshot(shared: &Shared, pid: u32, core: usize) -> anyhow::Result<Snapshot> {
     Ok(Snapshot {
-        server_cpu: procstat::cpu_seconds(pid).context("reading server CPU time")?,
-        core_busy: procstat::core_busy_seconds(core).context("reading /proc/stat")?,
-        bench_cpu: procstat::cpu_seconds(std::process::id()).context("reading own CPU time")?,
+        server_cpu: cpu::cpu_seconds(pid).context("reading server CPU time")?,
+        core_busy: cpu::core_busy_seconds(core).context("reading /proc/stat")?,
+        bench_cpu: cpu::cpu_seconds(std::process::id()).context("reading own CPU time")?,
         responses: shared.responses.load(Ordering::Relaxed),
         at: Instant::now(),
     })

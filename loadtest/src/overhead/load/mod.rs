@@ -2,4 +2,5 @@
 //! connection doing send/recv syscalls is the cheapest generator, and it needs no runtime.
 
 pub mod closed;
+pub mod http1;
 pub mod open;

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-use crate::http1::Conn;
 use crate::overhead::endpoint::RequestBuilder;
+use crate::overhead::load::http1::Conn;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct FixedRate {
@@ -148,7 +148,7 @@ impl Plan {
 }
 
 fn drive(addr: SocketAddr, builder: &RequestBuilder, plan: Plan) -> anyhow::Result<Worker> {
-    crate::affinity::tighten_timer_slack();
+    crate::timer_slack::tighten();
     let mut w = Worker {
         latency: histogram()?,
         lag: histogram()?,

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::mix::{Action, Planned};
+use crate::run::mix::{Action, Planned};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct CheckResult {

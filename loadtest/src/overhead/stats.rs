@@ -1,6 +1,16 @@
-//! Spread over rounds: min, median, max.
+//! Spread over rounds (min, median, max), and a figure's spreads with telemetry off, on
+//! and of the per-round difference.
 
 use serde::Serialize;
+
+/// One figure of the gate (e.g. server CPU per request) over the rounds.
+#[derive(Clone, Debug, Serialize)]
+pub struct Comparison {
+    pub off: Option<Spread>,
+    pub on: Option<Spread>,
+    /// Per-round on - off.
+    pub delta: Option<Spread>,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Spread {

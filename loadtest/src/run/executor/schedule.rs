@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::scenario::Stage;
+use crate::run::scenario::Stage;
 
 /// Due times of every iteration, as offsets from the start.
 pub fn offsets(start_rate: f64, stages: &[Stage]) -> Vec<Duration> {

@@ -6,11 +6,11 @@ pub mod summary;
 
 use serde::Serialize;
 
-use crate::executor::GooseCounts;
-use crate::fidelity;
-use crate::metrics::{RouteMetrics, RunMetrics};
-use crate::recorder::{Failure, Second};
-use crate::threshold::Outcome;
+use crate::run::executor::GooseCounts;
+use crate::run::fidelity;
+use crate::run::metrics::RouteMetrics;
+use crate::run::recorder::{Failure, Recorded, Second};
+use crate::run::threshold::ThresholdVerdict;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct RouteRow {
@@ -76,7 +76,7 @@ pub struct RunReport {
     /// Open model: p50 and p99 (ms) of how late requests left after their due time.
     pub send_lag_ms: Option<(f64, f64)>,
     pub checks: Vec<CheckRow>,
-    pub thresholds: Vec<Outcome>,
+    pub thresholds: Vec<ThresholdVerdict>,
     pub fidelity: Option<fidelity::Report>,
     /// What goose's own request metrics counted (a cross-check of ours).
     pub goose: GooseCounts,
@@ -94,17 +94,19 @@ pub struct Header {
 }
 
 impl RunReport {
-    #[allow(clippy::too_many_arguments)]
     pub fn build(
         header: Header,
-        m: &RunMetrics,
-        series: &[Second],
-        thresholds: Vec<Outcome>,
+        recorded: Recorded,
+        thresholds: Vec<ThresholdVerdict>,
         fidelity: Option<fidelity::Report>,
         goose: GooseCounts,
-        failures: Vec<Failure>,
-        failures_total: u64,
     ) -> RunReport {
+        let Recorded {
+            metrics: m,
+            series,
+            failures,
+            failures_total,
+        } = recorded;
         let q = |s: &Second, p: f64| {
             if s.latency.is_empty() {
                 0.0

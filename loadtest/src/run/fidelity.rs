@@ -5,14 +5,12 @@
 //! `fidelity_mismatches: count == 0` is a threshold of every run that checks fidelity.
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::http1::Conn;
-use crate::mix::action::ALL;
+use crate::run::mix::action::ALL;
 
 pub const COUNTER: &str = "http_server_request_duration_seconds_count";
 
@@ -39,12 +37,8 @@ impl Source {
             Source::Metrics(url) => parse_exposition(&get(url)?),
             Source::Prometheus(url) => {
                 let query = format!("sum by (http_request_method, http_route) ({COUNTER})");
-                let url = format!(
-                    "{}/api/v1/query?query={}",
-                    url.trim_end_matches('/'),
-                    percent_encode(&query)
-                );
-                parse_prometheus_query(&get(&url)?)?
+                let url = format!("{}/api/v1/query", url.trim_end_matches('/'));
+                parse_prometheus_query(&get_query(&url, &query)?)?
             }
         };
         let api: Vec<&str> = ALL.iter().map(|a| a.tag()).collect();
@@ -161,60 +155,17 @@ fn diff(
 
 /// Sums the counter per (method, route) over every other label.
 pub fn parse_exposition(text: &str) -> BTreeMap<String, u64> {
-    let mut out = BTreeMap::new();
-    for line in text.lines() {
-        let Some(rest) = line.strip_prefix(COUNTER) else {
-            continue;
-        };
-        let Some(labels_end) = rest.rfind('}') else {
-            continue;
-        };
-        let Some(labels) = rest[..labels_end].strip_prefix('{') else {
-            continue;
-        };
-        let value = rest[labels_end + 1..].split_whitespace().next();
-        let Some(value) = value.and_then(|v| v.parse::<f64>().ok()) else {
-            continue;
-        };
-        let labels = parse_labels(labels);
-        if let (Some(m), Some(r)) = (labels.get("http_request_method"), labels.get("http_route")) {
-            *out.entry(format!("{m} {r}")).or_insert(0) += value as u64;
-        }
-    }
-    out
+    by_route(promtext::sum_by(text, COUNTER, &ROUTE_LABELS))
 }
 
-/// `a="x",b="y, \"z\""` -> map. Values may hold commas, braces and escaped quotes.
-fn parse_labels(text: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut rest = text;
-    while let Some(eq) = rest.find('=') {
-        let name = rest[..eq].trim().trim_start_matches(',').trim().to_owned();
-        let after = &rest[eq + 1..];
-        let Some(body) = after.strip_prefix('"') else {
-            break;
-        };
-        let mut value = String::new();
-        let mut chars = body.char_indices();
-        let mut end = body.len();
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '\\' => {
-                    if let Some((_, n)) = chars.next() {
-                        value.push(if n == 'n' { '\n' } else { n });
-                    }
-                }
-                '"' => {
-                    end = i + 1;
-                    break;
-                }
-                c => value.push(c),
-            }
-        }
-        out.insert(name, value);
-        rest = &body[end.min(body.len())..];
-    }
-    out
+/// The labels that name a route, in the order of its tag ("GET /projects/{id}").
+const ROUTE_LABELS: [&str; 2] = ["http_request_method", "http_route"];
+
+/// `[method, route] -> count` as `"METHOD route" -> count`.
+fn by_route(sums: BTreeMap<Vec<String>, f64>) -> BTreeMap<String, u64> {
+    sums.into_iter()
+        .map(|(key, v)| (key.join(" "), v as u64))
+        .collect()
 }
 
 fn parse_prometheus_query(body: &str) -> anyhow::Result<BTreeMap<String, u64>> {
@@ -234,51 +185,43 @@ fn parse_prometheus_query(body: &str) -> anyhow::Result<BTreeMap<String, u64>> {
     Ok(out)
 }
 
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// `http://host:port/path` -> (address, host header, path).
-pub fn split_url(url: &str) -> anyhow::Result<(SocketAddr, String, String)> {
-    let rest = url
-        .strip_prefix("http://")
-        .with_context(|| format!("{url:?}: only http:// URLs are supported"))?;
-    let (host, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let with_port = if host.contains(':') {
-        host.to_owned()
-    } else {
-        format!("{host}:80")
-    };
-    let addr = with_port
-        .to_socket_addrs()
-        .with_context(|| format!("resolving {host}"))?
-        .next()
-        .with_context(|| format!("{host} has no address"))?;
-    Ok((addr, host.to_owned(), path.to_owned()))
+/// The service and Prometheus are read through ureq, the client xtask uses: these are a
+/// few requests per run, so the generator's hand-made HTTP/1 client (whose cost matters
+/// only under load) is not needed here.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        // A stuck server must fail the run, not hang it.
+        .timeout_global(Some(Duration::from_secs(30)))
+        .http_status_as_error(false)
+        .build()
+        .into()
 }
 
 pub fn get(url: &str) -> anyhow::Result<String> {
-    let (addr, host, path) = split_url(url)?;
-    let req = format!("GET {path} HTTP/1.1\r\nhost: {host}\r\nx-user-id: loadtest\r\n\r\n");
-    let resp = Conn::connect(addr)
-        .and_then(|mut c| c.request(req.as_bytes()))
+    read(url, agent().get(url))
+}
+
+/// GET `url?query=...`, the query string encoded by ureq.
+fn get_query(url: &str, query: &str) -> anyhow::Result<String> {
+    read(url, agent().get(url).query("query", query))
+}
+
+fn read(
+    url: &str,
+    request: ureq::RequestBuilder<ureq::typestate::WithoutBody>,
+) -> anyhow::Result<String> {
+    let mut resp = request
+        .header("x-user-id", "loadtest")
+        .call()
         .with_context(|| format!("GET {url}"))?;
+    let status = resp.status().as_u16();
     anyhow::ensure!(
-        resp.status == 200,
-        "GET {url} answered {} (is ALERTINGSCOUT_PROMETHEUS_METRICS=on?)",
-        resp.status
+        status == 200,
+        "GET {url} answered {status} (is ALERTINGSCOUT_PROMETHEUS_METRICS=on?)"
     );
-    Ok(String::from_utf8_lossy(&resp.body).into_owned())
+    resp.body_mut()
+        .read_to_string()
+        .with_context(|| format!("GET {url}: reading the body"))
 }
 
 #[cfg(test)]
@@ -329,15 +272,36 @@ http_server_request_duration_seconds_count{http_request_method="GET",http_respon
             Some(&41)
         );
         assert!(parse_prometheus_query(r#"{"status":"error"}"#).is_err());
-        assert_eq!(percent_encode("a b(c)"), "a%20b%28c%29");
     }
 
     #[test]
-    fn urls() {
-        let (addr, host, path) = split_url("http://127.0.0.1:9090/metrics").unwrap();
-        assert_eq!(addr.port(), 9090);
-        assert_eq!(host, "127.0.0.1:9090");
-        assert_eq!(path, "/metrics");
-        assert!(split_url("https://x").is_err());
+    fn reads_over_http_with_the_query_encoded() {
+        // A one-shot server that echoes the request line it got as its body.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            use std::io::{BufRead, BufReader, Write};
+            let (stream, _) = listener.accept().unwrap();
+            let mut line = String::new();
+            BufReader::new(&stream).read_line(&mut line).unwrap();
+            let body = line.trim_end();
+            let mut stream = stream;
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .unwrap();
+        });
+        let url = format!("http://{addr}/api/v1/query");
+        let echoed = get_query(&url, "sum(a{b=\"c d\"})").unwrap();
+        server.join().unwrap();
+        let target = echoed.split(' ').nth(1).unwrap_or_default();
+        assert!(target.starts_with("/api/v1/query?query=sum"), "{echoed}");
+        assert!(
+            !target.contains(['"', '{', ' ']),
+            "the query is encoded: {echoed}"
+        );
+        assert!(get("http://127.0.0.1:1/metrics").is_err());
     }
 }

@@ -1,9 +1,17 @@
 //! A self-contained HTML report (no scripts, no external files): latency percentiles and
-//! request rate over time as inline SVG, then the thresholds, routes, checks and fidelity.
+//! request rate over time as inline SVG (drawn by plotters), then the thresholds, routes,
+//! checks and fidelity.
 
 use std::fmt::Write as _;
 
+use plotters::prelude::*;
+
 use super::RunReport;
+
+const BLUE: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
+const ORANGE: RGBColor = RGBColor(0xff, 0x7f, 0x0e);
+const RED: RGBColor = RGBColor(0xd6, 0x27, 0x28);
+const GREEN: RGBColor = RGBColor(0x2c, 0xa0, 0x2c);
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -12,62 +20,63 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// One SVG line chart of several series over the run's seconds.
-fn chart(title: &str, unit: &str, xs: usize, series: &[(&str, &str, Vec<f64>)]) -> String {
-    let (w, h, left, bottom) = (900.0, 260.0, 80.0, 30.0);
+/// One line chart of several series over the run's seconds: a title, an HTML legend
+/// and the `<svg>` plotters draws (axes, grid, labels), as oncall's snapshot charts are.
+fn chart(title: &str, unit: &str, series: &[(&str, RGBColor, Vec<f64>)]) -> String {
+    let mut out = format!("<h3>{}</h3><p>", esc(title));
+    for (name, color, _) in series {
+        let _ = write!(
+            out,
+            "<span style=\"color:#{:02x}{:02x}{:02x}\">&#9644; {}</span> ",
+            color.0,
+            color.1,
+            color.2,
+            esc(name)
+        );
+    }
+    out.push_str("</p>");
+    let mut svg = String::new();
+    match draw(&mut svg, unit, series) {
+        Ok(()) => out.push_str(&svg),
+        // The tables below carry the same figures: a chart that cannot be drawn is noted.
+        Err(e) => {
+            let _ = write!(out, "<p>(chart not drawn: {})</p>", esc(&e));
+        }
+    }
+    out
+}
+
+fn draw(svg: &mut String, unit: &str, series: &[(&str, RGBColor, Vec<f64>)]) -> Result<(), String> {
+    let seconds = series.iter().map(|(_, _, v)| v.len()).max().unwrap_or(0);
     let max = series
         .iter()
         .flat_map(|(_, _, v)| v.iter().copied())
         .fold(0.0f64, f64::max)
         .max(1e-9);
-    let x = |i: usize| left + (w - left - 10.0) * i as f64 / (xs.max(2) - 1) as f64;
-    let y = |v: f64| (h - bottom) - (h - bottom - 10.0) * v / max;
-    let mut svg = format!(
-        "<h3>{}</h3><svg viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\">",
-        esc(title)
-    );
-    let _ = write!(
-        svg,
-        "<line x1=\"{left}\" y1=\"{0}\" x2=\"{1}\" y2=\"{0}\" stroke=\"#999\"/><line x1=\"{left}\" y1=\"10\" x2=\"{left}\" y2=\"{0}\" stroke=\"#999\"/>",
-        h - bottom,
-        w - 10.0
-    );
-    for frac in [0.0, 0.5, 1.0] {
-        let _ = write!(
-            svg,
-            "<text x=\"{}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\">{:.2} {unit}</text>",
-            left - 4.0,
-            y(max * frac) + 4.0,
-            max * frac
-        );
+    let root = SVGBackend::with_string(svg, (900, 260)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let mut chart = ChartBuilder::on(&root)
+        .margin(8)
+        .margin_right(16)
+        .x_label_area_size(26)
+        .y_label_area_size(78)
+        .build_cartesian_2d(0f64..(seconds.max(2) - 1) as f64, 0f64..max * 1.05)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_label_formatter(&|x| format!("{x:.0} s"))
+        .y_label_formatter(&|y| format!("{y:.2} {unit}"))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for (_, color, values) in series {
+        chart
+            .draw_series(LineSeries::new(
+                values.iter().enumerate().map(|(i, v)| (i as f64, *v)),
+                color.stroke_width(2),
+            ))
+            .map_err(|e| e.to_string())?;
     }
-    let _ = write!(
-        svg,
-        "<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{} s</text>",
-        w - 10.0,
-        h - 8.0,
-        xs.saturating_sub(1)
-    );
-    for (k, (name, color, values)) in series.iter().enumerate() {
-        let points: Vec<String> = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
-            .collect();
-        let _ = write!(
-            svg,
-            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"1.5\" points=\"{}\"/>",
-            points.join(" ")
-        );
-        let _ = write!(
-            svg,
-            "<text x=\"{}\" y=\"20\" font-size=\"12\" fill=\"{color}\">{}</text>",
-            left + 10.0 + 90.0 * k as f64,
-            esc(name)
-        );
-    }
-    svg.push_str("</svg>");
-    svg
+    root.present().map_err(|e| e.to_string())
 }
 
 pub fn render(r: &RunReport) -> String {
@@ -95,25 +104,28 @@ pub fn render(r: &RunReport) -> String {
             "thresholds failed"
         }
     );
-    let n = r.series.len();
+    if let Some((p50, p99)) = r.send_lag_ms {
+        let _ = write!(
+            h,
+            "<p>Send lag after the due time (the generator's, part of every latency): p50 {p50:.3} ms, p99 {p99:.3} ms.</p>"
+        );
+    }
     let col = |f: fn(&super::SecondRow) -> f64| r.series.iter().map(f).collect::<Vec<f64>>();
     h.push_str(&chart(
         "Latency over time (per second)",
         "ms",
-        n,
         &[
-            ("p50", "#1f77b4", col(|s| s.p50_ms)),
-            ("p95", "#ff7f0e", col(|s| s.p95_ms)),
-            ("p99", "#d62728", col(|s| s.p99_ms)),
+            ("p50", BLUE, col(|s| s.p50_ms)),
+            ("p95", ORANGE, col(|s| s.p95_ms)),
+            ("p99", RED, col(|s| s.p99_ms)),
         ],
     ));
     h.push_str(&chart(
         "Requests and failures per second",
         "/s",
-        n,
         &[
-            ("requests", "#2ca02c", col(|s| s.requests as f64)),
-            ("failed", "#d62728", col(|s| s.failed as f64)),
+            ("requests", GREEN, col(|s| s.requests as f64)),
+            ("failed", RED, col(|s| s.failed as f64)),
         ],
     ));
     h.push_str(

@@ -9,13 +9,13 @@ use anyhow::Context;
 use otlp_sink::{Counts, Sink};
 use serde::Serialize;
 
-use crate::http1::Conn;
 use crate::overhead::args::{secs, Settings};
+use crate::overhead::cpu;
 use crate::overhead::endpoint::{self, Endpoint, RequestBuilder};
 use crate::overhead::load::closed::{self, Saturation};
+use crate::overhead::load::http1::Conn;
 use crate::overhead::load::open::{self, FixedRate};
 use crate::overhead::server::{self, Server};
-use crate::procstat;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct EndpointRun {
@@ -106,7 +106,7 @@ pub fn run_once(
             secs(s.duration_s),
         )
         .with_context(|| format!("{ep} saturation; server log:\n{}", server.log_tail()))?;
-        let cpu_before = procstat::threads_cpu_ns(server.pid())?;
+        let cpu_before = cpu::threads_cpu_ns(server.pid())?;
         let mut fixed = open::run(
             server.addr,
             &builder,
@@ -115,7 +115,7 @@ pub fn run_once(
             s.open_connections,
         )
         .with_context(|| format!("{ep} fixed rate"))?;
-        let cpu_ns = procstat::threads_cpu_ns(server.pid())?.saturating_sub(cpu_before);
+        let cpu_ns = cpu::threads_cpu_ns(server.pid())?.saturating_sub(cpu_before);
         fixed.server_cpu_us_per_request = cpu_ns as f64 / 1e3 / fixed.responses.max(1) as f64;
         sent += sat.total_responses + fixed.responses;
         errors += sat.errors + fixed.errors;

@@ -70,7 +70,7 @@ pub fn render(r: &RunReport) -> String {
     if let Some((p50, p99)) = r.send_lag_ms {
         let _ = writeln!(
             out,
-            "  send lag after the due time (generator, part of the latency): p50 {p50:.2}ms p99 {p99:.2}ms"
+            "  send lag after the due time (generator, part of the latency): p50 {p50:.3}ms p99 {p99:.3}ms"
         );
     }
     let _ = writeln!(

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use goose::goose::{GooseMethod, GooseRequest, GooseResponse, GooseUser, TransactionResult};
 
-use crate::checks::{self, CheckResult, Checked};
-use crate::executor::Context;
-use crate::mix::{Action, Planned, UserState};
-use crate::recorder::{Failure, Outcome};
+use crate::run::checks::{self, CheckResult, Checked};
+use crate::run::executor::Context;
+use crate::run::mix::{Action, Planned, UserState};
+use crate::run::recorder::{Failure, RequestSample};
 
 fn method(action: Action) -> GooseMethod {
     match action.method() {
@@ -142,7 +142,7 @@ pub async fn iteration(ctx: &Context, user: &mut GooseUser) -> TransactionResult
     let due = match &ctx.schedule {
         Some(schedule) => match schedule.take() {
             Some(due) => {
-                tokio::time::sleep_until(due.into()).await;
+                ctx.timer.sleep_until(due).await;
                 Some(due)
             }
             None => {
@@ -184,7 +184,7 @@ pub async fn iteration(ctx: &Context, user: &mut GooseUser) -> TransactionResult
             reason: err.clone().or(check.map(str::to_owned)).unwrap_or_default(),
         }),
     };
-    ctx.recorder.record(Outcome {
+    ctx.recorder.record(RequestSample {
         action,
         send_lag_us: due.map(|d| sent.saturating_duration_since(d).as_micros() as u64),
         latency_us: latency.as_micros() as u64,

@@ -17,12 +17,14 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::metrics::{RouteMetrics, RunMetrics};
-use crate::units::parse_duration;
+use crate::run::metrics::{RouteMetrics, RunMetrics};
+use crate::run::units::parse_duration;
 
+/// The k6 metric a threshold is on (`http_req_duration`, `checks`, ...): a name, not
+/// the measurements, which are [`RunMetrics`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Metric {
+pub enum MetricName {
     HttpReqDuration,
     HttpReqFailed,
     HttpReqs,
@@ -32,16 +34,16 @@ pub enum Metric {
     FidelityMismatches,
 }
 
-impl Metric {
-    fn parse(name: &str) -> Result<Metric, String> {
+impl MetricName {
+    fn parse(name: &str) -> Result<MetricName, String> {
         Ok(match name {
-            "http_req_duration" => Metric::HttpReqDuration,
-            "http_req_failed" => Metric::HttpReqFailed,
-            "http_reqs" => Metric::HttpReqs,
-            "checks" => Metric::Checks,
-            "iterations" => Metric::Iterations,
-            "dropped_iterations" => Metric::DroppedIterations,
-            "fidelity_mismatches" => Metric::FidelityMismatches,
+            "http_req_duration" => MetricName::HttpReqDuration,
+            "http_req_failed" => MetricName::HttpReqFailed,
+            "http_reqs" => MetricName::HttpReqs,
+            "checks" => MetricName::Checks,
+            "iterations" => MetricName::Iterations,
+            "dropped_iterations" => MetricName::DroppedIterations,
+            "fidelity_mismatches" => MetricName::FidelityMismatches,
             other => {
                 return Err(format!(
                     "unknown metric {other:?} (http_req_duration, http_req_failed, http_reqs, checks, iterations, dropped_iterations, fidelity_mismatches)"
@@ -52,8 +54,8 @@ impl Metric {
 
     fn kind(self) -> Kind {
         match self {
-            Metric::HttpReqDuration => Kind::Trend,
-            Metric::HttpReqFailed | Metric::Checks => Kind::Rate,
+            MetricName::HttpReqDuration => Kind::Trend,
+            MetricName::HttpReqFailed | MetricName::Checks => Kind::Rate,
             _ => Kind::Counter,
         }
     }
@@ -61,7 +63,7 @@ impl Metric {
     fn per_route(self) -> bool {
         matches!(
             self,
-            Metric::HttpReqDuration | Metric::HttpReqFailed | Metric::HttpReqs
+            MetricName::HttpReqDuration | MetricName::HttpReqFailed | MetricName::HttpReqs
         )
     }
 }
@@ -120,7 +122,7 @@ impl Op {
 pub struct Threshold {
     /// As written: `http_req_duration{route:GET /health}: p(95) < 200ms`.
     pub source: String,
-    pub metric: Metric,
+    pub metric: MetricName,
     pub route: Option<String>,
     pub aggregation: Aggregation,
     pub op: Op,
@@ -130,12 +132,12 @@ pub struct Threshold {
 
 /// `http_req_duration{route:GET /projects/{id}}` -> metric and route. The tag value may
 /// itself hold braces, so the tag runs from the first `{` to the final `}`.
-fn parse_key(key: &str) -> Result<(Metric, Option<String>), String> {
+fn parse_key(key: &str) -> Result<(MetricName, Option<String>), String> {
     let key = key.trim();
     let Some(open) = key.find('{') else {
-        return Ok((Metric::parse(key)?, None));
+        return Ok((MetricName::parse(key)?, None));
     };
-    let metric = Metric::parse(key[..open].trim())?;
+    let metric = MetricName::parse(key[..open].trim())?;
     let tag = key[open + 1..]
         .strip_suffix('}')
         .ok_or_else(|| format!("{key:?}: a tag must end with '}}'"))?;
@@ -262,7 +264,7 @@ impl Threshold {
             }
         };
         match self.metric {
-            Metric::HttpReqDuration => {
+            MetricName::HttpReqDuration => {
                 let r = route?;
                 if r.latency.is_empty() {
                     return None;
@@ -277,25 +279,25 @@ impl Threshold {
                     Aggregation::Rate | Aggregation::Count => return None,
                 })
             }
-            Metric::HttpReqFailed => {
+            MetricName::HttpReqFailed => {
                 let r = route?;
                 (r.requests > 0).then(|| r.failed as f64 / r.requests as f64)
             }
-            Metric::HttpReqs => per_second(route?.requests),
-            Metric::Checks => {
+            MetricName::HttpReqs => per_second(route?.requests),
+            MetricName::Checks => {
                 let c = m.checks_total();
                 let n = c.passed + c.failed;
                 (n > 0).then(|| c.passed as f64 / n as f64)
             }
-            Metric::Iterations => per_second(m.iterations),
-            Metric::DroppedIterations => per_second(m.dropped_iterations),
-            Metric::FidelityMismatches => per_second(m.fidelity_mismatches?),
+            MetricName::Iterations => per_second(m.iterations),
+            MetricName::DroppedIterations => per_second(m.dropped_iterations),
+            MetricName::FidelityMismatches => per_second(m.fidelity_mismatches?),
         }
     }
 
-    pub fn evaluate(&self, m: &RunMetrics) -> Outcome {
+    pub fn evaluate(&self, m: &RunMetrics) -> ThresholdVerdict {
         let observed = self.observe(m);
-        Outcome {
+        ThresholdVerdict {
             threshold: self.clone(),
             observed,
             pass: observed.is_some_and(|v| self.op.holds(v, self.limit)),
@@ -303,14 +305,15 @@ impl Threshold {
     }
 }
 
+/// A threshold judged against a run's measurements.
 #[derive(Clone, Debug, Serialize)]
-pub struct Outcome {
+pub struct ThresholdVerdict {
     pub threshold: Threshold,
     pub observed: Option<f64>,
     pub pass: bool,
 }
 
-impl fmt::Display for Outcome {
+impl fmt::Display for ThresholdVerdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mark = if self.pass { "✓" } else { "✗" };
         let observed = match (self.observed, self.threshold.metric.kind()) {
@@ -343,7 +346,7 @@ mod tests {
         m.routes.insert("GET /health".into(), health);
         m.checks.insert(
             "c".into(),
-            crate::metrics::CheckCount {
+            crate::run::metrics::CheckCount {
                 passed: 99,
                 failed: 1,
             },
@@ -354,7 +357,7 @@ mod tests {
     type Row<'a> = (
         &'a str,
         &'a str,
-        Metric,
+        MetricName,
         Option<&'a str>,
         Aggregation,
         Op,
@@ -367,7 +370,7 @@ mod tests {
             (
                 "http_req_duration",
                 "p(95) < 200ms",
-                Metric::HttpReqDuration,
+                MetricName::HttpReqDuration,
                 None,
                 Aggregation::P(95.0),
                 Op::Lt,
@@ -376,7 +379,7 @@ mod tests {
             (
                 "http_req_duration",
                 "p(99.9)<=1s",
-                Metric::HttpReqDuration,
+                MetricName::HttpReqDuration,
                 None,
                 Aggregation::P(99.9),
                 Op::Le,
@@ -385,7 +388,7 @@ mod tests {
             (
                 "http_req_duration",
                 "med<50",
-                Metric::HttpReqDuration,
+                MetricName::HttpReqDuration,
                 None,
                 Aggregation::Med,
                 Op::Lt,
@@ -394,7 +397,7 @@ mod tests {
             (
                 "http_req_duration",
                 "avg < 250us",
-                Metric::HttpReqDuration,
+                MetricName::HttpReqDuration,
                 None,
                 Aggregation::Avg,
                 Op::Lt,
@@ -403,7 +406,7 @@ mod tests {
             (
                 "http_req_duration{route:GET /projects/{id}}",
                 "max < 2s",
-                Metric::HttpReqDuration,
+                MetricName::HttpReqDuration,
                 Some("GET /projects/{id}"),
                 Aggregation::Max,
                 Op::Lt,
@@ -412,7 +415,7 @@ mod tests {
             (
                 "http_req_failed",
                 "rate < 0.01",
-                Metric::HttpReqFailed,
+                MetricName::HttpReqFailed,
                 None,
                 Aggregation::Rate,
                 Op::Lt,
@@ -421,7 +424,7 @@ mod tests {
             (
                 "http_req_failed{name:POST /projects}",
                 "rate<=0",
-                Metric::HttpReqFailed,
+                MetricName::HttpReqFailed,
                 Some("POST /projects"),
                 Aggregation::Rate,
                 Op::Le,
@@ -430,7 +433,7 @@ mod tests {
             (
                 "checks",
                 "rate > 0.99",
-                Metric::Checks,
+                MetricName::Checks,
                 None,
                 Aggregation::Rate,
                 Op::Gt,
@@ -439,7 +442,7 @@ mod tests {
             (
                 "http_reqs",
                 "count >= 10",
-                Metric::HttpReqs,
+                MetricName::HttpReqs,
                 None,
                 Aggregation::Count,
                 Op::Ge,
@@ -448,7 +451,7 @@ mod tests {
             (
                 "dropped_iterations",
                 "count == 0",
-                Metric::DroppedIterations,
+                MetricName::DroppedIterations,
                 None,
                 Aggregation::Count,
                 Op::Eq,
@@ -457,7 +460,7 @@ mod tests {
             (
                 "fidelity_mismatches",
                 "count != 1",
-                Metric::FidelityMismatches,
+                MetricName::FidelityMismatches,
                 None,
                 Aggregation::Count,
                 Op::Ne,

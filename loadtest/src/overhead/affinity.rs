@@ -20,13 +20,3 @@ pub fn pin_current_thread(cpu: usize) -> io::Result<()> {
 pub fn available_cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
-
-/// The default timer slack (50 µs) would make every paced request of the open model
-/// start late by that much; 1 ns makes sleeps as precise as the kernel allows.
-pub fn tighten_timer_slack() {
-    // SAFETY: PR_SET_TIMERSLACK takes a plain integer and only affects this thread
-    // (and threads created from it afterwards).
-    unsafe {
-        libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
-    }
-}

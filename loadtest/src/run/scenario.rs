@@ -26,9 +26,9 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 
-use crate::mix::Action;
-use crate::threshold::Threshold;
-use crate::units::parse_duration;
+use crate::run::mix::Action;
+use crate::run::threshold::Threshold;
+use crate::run::units::parse_duration;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -7,9 +7,9 @@ use std::time::Instant;
 
 use hdrhistogram::Histogram;
 
-use crate::checks::Checked;
-use crate::metrics::{CheckCount, RouteMetrics, RunMetrics};
-use crate::mix::Action;
+use crate::run::checks::Checked;
+use crate::run::metrics::{CheckCount, RouteMetrics, RunMetrics};
+use crate::run::mix::Action;
 
 /// Failures printed as they happen (and kept for the summary); the rest are counted.
 const FAILURES_KEPT: usize = 20;
@@ -32,7 +32,8 @@ pub struct Second {
     pub latency: Histogram<u64>,
 }
 
-pub struct Outcome<'a> {
+/// One request as the recorder takes it.
+pub struct RequestSample<'a> {
     pub action: Action,
     /// Open model: how late the request was sent after its due time (the generator's
     /// own lateness: timer resolution, busy users), part of `latency_us`.
@@ -42,6 +43,16 @@ pub struct Outcome<'a> {
     pub answered: bool,
     pub checks: &'a Checked,
     pub failure: Option<Failure>,
+}
+
+/// Everything recorded, at the end of the run.
+pub struct Recorded {
+    pub metrics: RunMetrics,
+    /// The run second by second.
+    pub series: Vec<Second>,
+    /// The first failures, as printed.
+    pub failures: Vec<Failure>,
+    pub failures_total: u64,
 }
 
 #[derive(Default)]
@@ -73,7 +84,7 @@ impl Recorder {
         self.started
     }
 
-    pub fn record(&self, o: Outcome<'_>) {
+    pub fn record(&self, o: RequestSample<'_>) {
         let failed = o.failure.is_some();
         let second = self.started.elapsed().as_secs() as usize;
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -81,7 +92,7 @@ impl Recorder {
         if let Some(lag) = o.send_lag_us {
             inner
                 .send_lag
-                .get_or_insert_with(crate::metrics::latency_histogram)
+                .get_or_insert_with(crate::run::metrics::latency_histogram)
                 .saturating_record(lag.max(1));
         }
         inner
@@ -147,7 +158,7 @@ impl Recorder {
         (requests, failed, last)
     }
 
-    pub fn snapshot(&self) -> (RunMetrics, Vec<Second>, Vec<Failure>, u64) {
+    pub fn snapshot(&self) -> Recorded {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let mut m = RunMetrics {
             elapsed_s: self.started.elapsed().as_secs_f64(),
@@ -169,12 +180,12 @@ impl Recorder {
             m.total.add(r);
             m.routes.insert((*route).to_owned(), r.clone());
         }
-        (
-            m,
-            inner.series.clone(),
-            inner.failures.clone(),
-            inner.failures_total,
-        )
+        Recorded {
+            metrics: m,
+            series: inner.series.clone(),
+            failures: inner.failures.clone(),
+            failures_total: inner.failures_total,
+        }
     }
 }
 

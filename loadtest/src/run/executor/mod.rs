@@ -6,11 +6,12 @@
 //!   goose transaction is one iteration (one request of the mix), latency from the send;
 //! - open model (constant-arrival-rate, ramping-arrival-rate): goose starts all
 //!   `preAllocatedVUs` users at once and each iteration first takes the next due time from
-//!   the shared [`schedule::Schedule`] and sleeps until then; latency is measured from the
-//!   due time, so an iteration that waited for a free user (the server was slow) carries
+//!   the shared [`schedule::Schedule`] and sleeps until then on the [`timer::Timer`]
+//!   (microseconds late, not tokio's millisecond); latency is measured from the due time, so an iteration that waited for a free user (the server was slow) carries
 //!   that wait. When the last scheduled iteration ends, goose's killswitch ends the run.
 
 pub mod schedule;
+pub mod timer;
 pub mod transaction;
 
 use std::sync::atomic::AtomicU64;
@@ -20,16 +21,19 @@ use std::time::Duration;
 use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType};
 use goose::prelude::{GooseAttack, Scenario as GooseScenario, Transaction, TransactionFunction};
 
-use crate::mix::Mix;
-use crate::recorder::Recorder;
-use crate::scenario::{Executor, Scenario};
+use crate::run::mix::Mix;
+use crate::run::recorder::Recorder;
+use crate::run::scenario::{Executor, Scenario};
 use schedule::Schedule;
+use timer::Timer;
 
 /// Everything the users share.
 pub struct Context {
     pub mix: Mix,
     pub user_ids: Vec<String>,
     pub schedule: Option<Schedule>,
+    /// Waits for the schedule's due times (idle in the closed model).
+    pub timer: Timer,
     pub recorder: Recorder,
     /// Prefix of every x-request-id of this run.
     pub run_id: String,
@@ -128,7 +132,7 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::Stage;
+    use crate::run::scenario::Stage;
 
     #[test]
     fn test_plans() {
