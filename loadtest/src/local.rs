@@ -9,7 +9,6 @@
 //! service is stopped with SIGTERM afterwards; the exit code is the run's.
 
 use std::fs::File;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -17,7 +16,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::Parser as _;
 use listening::Rest;
-use otlp_sink::Sink;
+use otlp_sink::Background;
 
 use crate::run::RunArgs;
 
@@ -69,16 +68,15 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
         .prefix("loadtest-local-")
         .tempdir()
         .context("creating a scratch directory")?;
-    // The receiver gets its own runtime so it answers exports while the run blocks.
-    let receiver = match args.sink {
-        true => Some(start_sink()?),
-        false => None,
+    // The receiver has its own runtime, so it answers exports while the run blocks.
+    let receiver = if args.sink {
+        Some(Background::start(false).context("starting the OTLP receiver")?)
+    } else {
+        None
     };
     let otlp = receiver
         .as_ref()
-        .map_or("http://127.0.0.1:9".to_owned(), |(_, sink)| {
-            sink.grpc_endpoint()
-        });
+        .map_or("http://127.0.0.1:9".to_owned(), |sink| sink.grpc_endpoint());
     let log = scratch.path().join("service.log");
     let mut service = start_service(&args.service, scratch.path(), &log, &otlp)?;
     println!(
@@ -92,25 +90,16 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
         println!("--- service log (last {LOG_TAIL} lines)");
         println!("{}", listening::log_tail(&log, LOG_TAIL));
     }
-    service.terminate(STOP).context("stopping the service")?;
-    if let Some((runtime, sink)) = receiver {
-        drop(sink);
-        runtime.shutdown_background();
+    // The run's outcome is the exit code; a service slow to stop is only reported.
+    match service.terminate(STOP) {
+        Ok(stopped) if stopped.killed => {
+            eprintln!("loadtest: the service did not stop within {STOP:?} of SIGTERM")
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("loadtest: stopping the service: {e}"),
     }
+    drop(receiver);
     result
-}
-
-fn start_sink() -> anyhow::Result<(tokio::runtime::Runtime, Sink)> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("otlp-sink")
-        .enable_all()
-        .build()?;
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    let sink = runtime
-        .block_on(Sink::start_on(any, None, false))
-        .context("starting the OTLP receiver")?;
-    Ok((runtime, sink))
 }
 
 fn start_service(

@@ -10,9 +10,9 @@
 use std::io;
 
 use procfs::process::{Process, Schedstat, Stat};
+use procfs::{CpuTime, CurrentSI, KernelStats};
 #[cfg(test)]
-use procfs::FromRead;
-use procfs::{CpuTime, FromBufReadSI, KernelStats};
+use procfs::{FromBufReadSI, FromRead};
 
 fn io_error(e: procfs::ProcError) -> io::Error {
     io::Error::other(e.to_string())
@@ -45,9 +45,7 @@ fn core_busy_ticks(stats: &KernelStats, cpu: usize) -> io::Result<u64> {
 /// Seconds core `cpu` has been busy since boot, whoever ran on it. Comparing this with
 /// the server's own CPU time shows whether something else competed for the server's core.
 pub fn core_busy_seconds(cpu: usize) -> io::Result<f64> {
-    let text = std::fs::read_to_string("/proc/stat")?;
-    let stats = KernelStats::from_buf_read(text.as_bytes(), procfs::current_system_info())
-        .map_err(io_error)?;
+    let stats = KernelStats::current().map_err(io_error)?;
     Ok(core_busy_ticks(&stats, cpu)? as f64 / procfs::ticks_per_second() as f64)
 }
 

@@ -171,12 +171,7 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
             .is_ok_and(|o| o.status.success()),
         "valgrind is not installed (apt-get install valgrind): the instruction gate cannot run"
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    let sink = runtime.block_on(Sink::start_on(any, None, false))?;
+    let sink = otlp_sink::Background::start(false).context("starting the OTLP receiver")?;
     // Kept when the gate fails with an error: its messages point at the logs in it.
     let scratch = tempfile::Builder::new()
         .prefix("loadtest-instructions-")

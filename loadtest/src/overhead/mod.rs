@@ -24,12 +24,10 @@ pub mod server;
 pub mod stats;
 pub mod summary;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use otlp_sink::Sink;
 use serde::Serialize;
 
 use crate::overhead::args::{Args, Settings};
@@ -60,15 +58,9 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
         affinity::pin_current_thread(s.bench_cpu).context("pinning the bench to its core")?;
     }
 
-    // The receiver gets its own runtime (one worker thread) so it answers exports while
-    // the main thread blocks in load loops.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("otlp-sink")
-        .enable_all()
-        .build()?;
-    let any = SocketAddr::from(([127, 0, 0, 1], 0));
-    let sink = rt.block_on(Sink::start_on(any, Some(any), false))?;
+    // The receiver has its own runtime (one worker thread) so it answers exports while
+    // the main thread blocks in load loops; both OTLP protocols, for --protocol.
+    let sink = otlp_sink::Background::start(true).context("starting the OTLP receiver")?;
 
     // A fresh scratch directory unless --workdir names one; removed at the end (and on
     // an error, if fresh) unless --keep.
@@ -143,7 +135,6 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
     }
     drop(scratch);
     drop(sink);
-    rt.shutdown_background();
     let met = summary
         .endpoints
         .iter()

@@ -164,5 +164,49 @@ impl Drop for Sink {
     }
 }
 
+/// A [`Sink`] on a runtime of its own (one worker thread, named `otlp-sink`), for
+/// callers that block, such as a load generator: it answers exports while they do.
+/// Threads inherit the caller's CPU affinity, so pin before starting it.
+pub struct Background {
+    sink: Option<Sink>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Background {
+    /// gRPC on an ephemeral port of 127.0.0.1, and OTLP/HTTP on another with `http`.
+    pub fn start(http: bool) -> std::io::Result<Background> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("otlp-sink")
+            .enable_all()
+            .build()?;
+        let any = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let sink = runtime.block_on(Sink::start_on(any, http.then_some(any), false))?;
+        Ok(Background {
+            sink: Some(sink),
+            runtime: Some(runtime),
+        })
+    }
+}
+
+impl std::ops::Deref for Background {
+    type Target = Sink;
+    fn deref(&self) -> &Sink {
+        // Taken only in drop.
+        self.sink.as_ref().expect("the sink lives until drop")
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        // The servers first (their shutdown signal), then the runtime without waiting:
+        // an exporter still connected must not hold the caller up.
+        drop(self.sink.take());
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;
