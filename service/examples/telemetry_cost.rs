@@ -37,9 +37,9 @@ fn main() -> anyhow::Result<()> {
     let mut config = OtelConfig::from_env().map_err(anyhow::Error::msg)?;
     config.sdk_disabled = !on;
     let telemetry = Telemetry::init(config, false, false)?;
-    let dir = std::env::temp_dir().join(format!("telemetry-cost-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let settings = Settings::for_tests(dir.join("db.sqlite"));
+    // Removed on drop, at the end of main.
+    let dir = tempfile::tempdir()?;
+    let settings = Settings::for_tests(dir.path().join("db.sqlite"));
     let app = app(&settings, telemetry.handle())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -72,6 +72,5 @@ fn main() -> anyhow::Result<()> {
         cpu * 1e6 / n as f64,
         start.1.elapsed().as_secs_f64()
     );
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

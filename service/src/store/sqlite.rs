@@ -218,8 +218,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn store() -> (tempdir::Dir, SqliteStore) {
-        let dir = tempdir::Dir::new();
+    fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("t.sqlite")).unwrap();
         (dir, store)
     }
@@ -272,25 +272,5 @@ mod tests {
             .unwrap();
         assert_eq!(cleared.notes, None);
         assert_eq!(cleared.title, "t");
-    }
-
-    /// A throwaway directory for tests, removed on drop.
-    mod tempdir {
-        pub struct Dir(std::path::PathBuf);
-        impl Dir {
-            pub fn new() -> Self {
-                let path = std::env::temp_dir().join(format!("as-store-{}", uuid::Uuid::new_v4()));
-                std::fs::create_dir_all(&path).unwrap();
-                Dir(path)
-            }
-            pub fn path(&self) -> &std::path::Path {
-                &self.0
-            }
-        }
-        impl Drop for Dir {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_dir_all(&self.0);
-            }
-        }
     }
 }

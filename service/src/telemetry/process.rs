@@ -10,6 +10,8 @@ use std::time::Instant;
 use opentelemetry::metrics::Meter;
 use opentelemetry::KeyValue;
 use parking_lot::Mutex;
+use procfs::process::Stat;
+use procfs::FromRead;
 
 /// CPU seconds (user, system) and memory (rss, virtual bytes) of this process.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -20,31 +22,31 @@ pub struct ProcStat {
     pub virtual_bytes: i64,
 }
 
-/// Parses the content of /proc/<pid>/stat.
+/// The figures of a parsed /proc/<pid>/stat, with the system's clock ticks per second
+/// and page size.
+fn from_stat(stat: &Stat, ticks_per_second: f64, page_size: i64) -> ProcStat {
+    ProcStat {
+        user_seconds: stat.utime as f64 / ticks_per_second,
+        system_seconds: stat.stime as f64 / ticks_per_second,
+        virtual_bytes: i64::try_from(stat.vsize).unwrap_or(i64::MAX),
+        rss_bytes: stat.rss.saturating_mul(page_size.max(0) as u64) as i64,
+    }
+}
+
+/// Parses the content of /proc/<pid>/stat (procfs's parser: the command name may
+/// contain spaces and parentheses).
 pub fn parse_stat(stat: &str, ticks_per_second: f64, page_size: i64) -> Option<ProcStat> {
-    // The command name may contain spaces and parentheses: fields start after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // fields[0] is field 3 (state); utime is field 14, stime 15, vsize 23, rss 24.
-    let at = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<i64>().ok());
-    Some(ProcStat {
-        user_seconds: at(14)? as f64 / ticks_per_second,
-        system_seconds: at(15)? as f64 / ticks_per_second,
-        virtual_bytes: at(23)?,
-        rss_bytes: at(24)? * page_size,
-    })
+    let stat = Stat::from_read(stat.as_bytes()).ok()?;
+    Some(from_stat(&stat, ticks_per_second, page_size))
 }
 
 fn read_self() -> Option<ProcStat> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let (ticks, page) = unsafe {
-        (
-            libc::sysconf(libc::_SC_CLK_TCK),
-            libc::sysconf(libc::_SC_PAGESIZE),
-        )
-    };
-    parse_stat(&stat, ticks.max(1) as f64, page.max(1))
+    let stat = procfs::process::Process::myself().ok()?.stat().ok()?;
+    Some(from_stat(
+        &stat,
+        procfs::ticks_per_second().max(1) as f64,
+        procfs::page_size().max(1) as i64,
+    ))
 }
 
 /// Registers the observable instruments; the callbacks run at collection.
@@ -117,7 +119,8 @@ mod tests {
 
     #[test]
     fn stat_lines_parse_even_with_odd_command_names() {
-        let line = "1234 (my (odd) cmd) S 1 1234 1234 0 -1 4194560 500 0 0 0 250 50 0 0 20 0 3 0 100 123456789 2000 18446744073709551615";
+        // A whole line as Linux 6 writes it (52 fields).
+        let line = "1234 (my (odd) cmd) S 1 1234 1234 0 -1 4194560 500 0 0 0 250 50 0 0 20 0 3 0 100 123456789 2000 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0";
         let stat = parse_stat(line, 100.0, 4096).unwrap();
         assert_eq!(stat.user_seconds, 2.5);
         assert_eq!(stat.system_seconds, 0.5);

@@ -1,4 +1,3 @@
-use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
@@ -11,7 +10,9 @@ pub struct TestApp {
     pub address: String,
     pub client: Client,
     process: Spawned,
-    dir: PathBuf,
+    /// The database's directory, removed after the process is killed (fields drop in
+    /// this order).
+    _dir: tempfile::TempDir,
 }
 
 /// OTLP export to a port where nothing listens: telemetry on, no receiver.
@@ -24,14 +25,13 @@ impl TestApp {
     }
 
     pub async fn spawn_with(env: &[(&str, &str)]) -> TestApp {
-        let dir = std::env::temp_dir().join(format!("alertingscout-test-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = tempfile::tempdir().expect("temp dir");
         let mut command = Command::new(env!("CARGO_BIN_EXE_alertingscout"));
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("ALERTINGSCOUT_LISTEN", "127.0.0.1:0")
-            .env("ALERTINGSCOUT_DATABASE", dir.join("db.sqlite"))
+            .env("ALERTINGSCOUT_DATABASE", dir.path().join("db.sqlite"))
             .env("ALERTINGSCOUT_LOG_STDOUT", "off")
             .env("OTEL_METRIC_EXPORT_INTERVAL", "500")
             .env("OTEL_BSP_SCHEDULE_DELAY", "200")
@@ -50,7 +50,7 @@ impl TestApp {
             address: process.address.clone(),
             client: Client::builder().build().expect("client"),
             process,
-            dir,
+            _dir: dir,
         }
     }
 
@@ -127,12 +127,6 @@ impl TestApp {
     /// Sends SIGTERM and waits for the process to exit.
     pub fn terminate(&mut self) -> ExitStatus {
         self.process.terminate(Duration::from_secs(30))
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
@@ -29,30 +28,11 @@ impl QueueMetricExporter {
     }
 }
 
-fn data_points(request: &ExportMetricsServiceRequest) -> u64 {
-    let mut n = 0;
-    for rm in &request.resource_metrics {
-        for sm in &rm.scope_metrics {
-            for metric in &sm.metrics {
-                n += match &metric.data {
-                    Some(Data::Gauge(g)) => g.data_points.len(),
-                    Some(Data::Sum(s)) => s.data_points.len(),
-                    Some(Data::Histogram(h)) => h.data_points.len(),
-                    Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
-                    Some(Data::Summary(s)) => s.data_points.len(),
-                    None => 0,
-                } as u64;
-            }
-        }
-    }
-    n
-}
-
 impl PushMetricExporter for QueueMetricExporter {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         let mut request = ExportMetricsServiceRequest::from(metrics);
         self.exemplars.attach(&mut request);
-        let points = data_points(&request);
+        let points = otlp_sink::data_point_count(&request);
         self.shared
             .push_metrics(request.encode_to_vec().into(), points);
         Ok(())
