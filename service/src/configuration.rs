@@ -74,6 +74,11 @@ pub struct Settings {
     #[arg(long, env = "ALERTINGSCOUT_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
     pub max_header_bytes: usize,
 
+    /// Key of the caller-id pseudonyms in telemetry (HMAC-SHA256; at least 16
+    /// characters); unset: a random key per process, so pseudonyms change at restart.
+    #[arg(long, env = "ALERTINGSCOUT_PII_KEY", hide_env_values = true)]
+    pub pii_key: Option<String>,
+
     /// Seconds to wait for in-flight requests at shutdown.
     #[arg(
         long,
@@ -99,6 +104,7 @@ impl Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database,
             admin_token: None,
+            pii_key: None,
             log_stdout: false,
             prometheus_metrics: false,
             max_body_bytes: 64 * 1024,

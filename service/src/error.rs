@@ -134,6 +134,8 @@ impl IntoResponse for ApiError {
                 ApiError::Panicked(payload) => format!("handler panicked: {payload}"),
                 other => other.to_string(),
             };
+            // Messages can echo input (a database error quoting a value).
+            let message = crate::telemetry::pii::mask(&message);
             tracing::error!(
                 exception.type = kind,
                 exception.message = %message,

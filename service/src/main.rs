@@ -28,6 +28,14 @@ fn serve(settings: alertingscout::configuration::Settings) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Before the first request, so every pseudonym comes from the configured key.
+    let pii_key = match alertingscout::telemetry::pii::configure(settings.pii_key.as_deref()) {
+        Ok(source) => source,
+        Err(error) => {
+            eprintln!("alertingscout: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let telemetry = match Telemetry::init(otel, settings.log_stdout, settings.prometheus_metrics) {
         Ok(telemetry) => telemetry,
         Err(error) => {
@@ -52,6 +60,11 @@ fn serve(settings: alertingscout::configuration::Settings) -> ExitCode {
         // Tests and scripts read this line to find a random port.
         eprintln!("alertingscout listening on http://{addr}");
         tracing::info!(server.address = %addr, "alertingscout started");
+        if pii_key == alertingscout::telemetry::pii::KeySource::Random {
+            tracing::warn!(
+                "caller ids are pseudonymised with a random key: set ALERTINGSCOUT_PII_KEY to keep them stable across restarts"
+            );
+        }
         app.run_until_stopped(shutdown_signal()).await?;
         anyhow::Ok(())
     });

@@ -15,6 +15,7 @@ use xtask::flags;
 use xtask::layout::Layout;
 use xtask::ports::{self, url};
 use xtask::probe;
+use xtask::secrets;
 
 /// A process of the stack. Its name names its pid file, log file and data folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -451,6 +452,10 @@ pub fn service_env(layout: &Layout) -> Result<Vec<(&'static str, String)>> {
     let database = layout.data_dir(Service.name()).join("alertingscout.sqlite");
     let mut defaults = flags::service_env(&database.display().to_string());
     defaults.push((admin_token::ENV, admin_token::get_or_create(layout)?));
+    defaults.push((
+        "ALERTINGSCOUT_PII_KEY",
+        secrets::get_or_create(layout, secrets::PII_KEY, "ALERTINGSCOUT_PII_KEY")?,
+    ));
     Ok(defaults)
 }
 

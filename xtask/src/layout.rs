@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! .stack/run/<component>.pid     pid, executable and fingerprint of what `up` started
+//! .stack/secrets/<name>          secrets made at the first `up` (0700 folder, 0600 files)
 //! .stack/logs/<component>.log    stdout and stderr of each process
 //! .stack/prometheus, .stack/alertmanager, .stack/collector/queue, .stack/service
 //! .stack/elasticsearch           managed by elastic/es.sh (its own pid and logs)

@@ -10,3 +10,4 @@ pub mod flags;
 pub mod layout;
 pub mod ports;
 pub mod probe;
+pub mod secrets;

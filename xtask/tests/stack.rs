@@ -15,14 +15,28 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use common::{
-    call, es_search, prom_exemplars, prom_query, prom_scalar, term, unique, unix_now, wait_for,
-    Faults,
+    call, call_raw, es_search, prom_exemplars, prom_query, prom_scalar, term, unique, unix_now,
+    wait_for, Faults,
 };
 use xtask::ports::{self, url};
 
 const LOGS: &str = "logs-alertingscout-*";
 const TRACES: &str = "traces-alertingscout-*";
 const AC_002: Duration = Duration::from_secs(120);
+
+/// `user.id` as the stack's service records a caller id: the keyed pseudonym
+/// (the key `cargo xtask up` made in .stack/secrets/).
+fn pseudonym(raw: &str) -> String {
+    let key = xtask::secrets::get_or_create(
+        &common::layout(),
+        xtask::secrets::PII_KEY,
+        "ALERTINGSCOUT_PII_KEY",
+    )
+    .expect("the stack's pseudonym key");
+    alertingscout::telemetry::pii::Pseudonymiser::new(key.as_bytes())
+        .pseudonym(raw)
+        .to_string()
+}
 
 fn hex(s: &Value, len: usize) -> bool {
     s.as_str()
@@ -78,7 +92,7 @@ fn logs_of_a_request_are_found_by_request_id_with_the_fr003_fields() {
     for doc in &docs {
         assert_eq!(doc["request_id"], rid.as_str(), "{doc}");
         assert_eq!(doc["service.name"], "alertingscout", "{doc}");
-        assert_eq!(doc["user.id"], user, "{doc}");
+        assert_eq!(doc["user.id"], pseudonym(user).as_str(), "{doc}");
         assert_eq!(doc["project.id"], project, "{doc}");
         assert!(
             doc["@timestamp"]
@@ -624,4 +638,153 @@ fn a_slow_request_is_an_exemplar_whose_trace_id_finds_its_logs() {
             .any(|d| d["trace.id"] == trace.as_str()),
         "the request_id finds the same request's logs"
     );
+}
+
+/// PII and hostile values through every user-controlled input (headers, query,
+/// path, JSON fields, malformed bodies) of the real stack: none reaches
+/// Elasticsearch raw (the service masks or pseudonymises at the source, the
+/// Collector's redaction processor is the second line), and each request stays
+/// its own records (CRLF, ANSI escapes and forged JSON stay one escaped value).
+#[test]
+fn hostile_and_personal_values_never_reach_elasticsearch_raw() {
+    common::require_stack();
+    let _serial = common::serial();
+    const EMAIL: &str = "alice.hostile@example.com";
+    const CARD: &str = "4111111111111111";
+    const SECRETS: [&str; 8] = [
+        EMAIL,
+        "alice.hostile%40example.com",
+        CARD,
+        "4111 1111 1111 1111",
+        "hunter2",
+        "sk_live_abcdefgh12345678",
+        "AKIAABCDEFGHIJKLMNOP",
+        "abc.def.ghi",
+    ];
+    let forged = r#"{"log.level":"error","message":"forged"}"#;
+    let hostile_text = format!("{EMAIL} {CARD} \r\n\u{1b}[31m {forged}");
+    let query = format!("?password=hunter2&email={EMAIL}&card={CARD}&key=sk_live_abcdefgh12345678");
+    // (method, path, body, x-user-id, log records the request must produce)
+    let cases: Vec<(&str, String, Option<String>, &str, usize)> = vec![
+        ("GET", format!("/projects{query}"), None, EMAIL, 1),
+        ("GET", format!("/projects/{EMAIL}"), None, "plain-user", 1),
+        (
+            "GET",
+            "/projects/alice.hostile%40example.com/todos".into(),
+            None,
+            forged,
+            1,
+        ),
+        (
+            "GET",
+            format!("/projects/{CARD}/todos"),
+            None,
+            "plain-user",
+            1,
+        ),
+        (
+            "GET",
+            "/todos/sk_live_abcdefgh12345678".into(),
+            None,
+            "plain-user",
+            1,
+        ),
+        (
+            "GET",
+            "/projects/AKIAABCDEFGHIJKLMNOP%0D%0A%1B%5B31m".into(),
+            None,
+            "plain-user",
+            1,
+        ),
+        (
+            "POST",
+            "/projects".into(),
+            Some(json!({"name": hostile_text}).to_string()),
+            EMAIL,
+            2,
+        ),
+        (
+            "POST",
+            "/projects".into(),
+            Some(format!(r#"{{"name": "{EMAIL}"#)),
+            EMAIL,
+            1,
+        ),
+        (
+            "POST",
+            "/projects".into(),
+            Some(format!(r#"{{"name": {CARD}}}"#)),
+            EMAIL,
+            1,
+        ),
+        // A malformed caller id is refused (400, naming the header), and logged once.
+        (
+            "GET",
+            "/projects".into(),
+            None,
+            "alice.hostile@example.com is me",
+            1,
+        ),
+    ];
+    let mut sent = Vec::new();
+    for (method, path, body, user, records) in &cases {
+        let headers = [
+            ("x-user-id", *user),
+            ("x-request-id", EMAIL),
+            ("authorization", "Bearer abc.def.ghi"),
+        ];
+        let r = call_raw(method, path, body.clone(), &headers).expect("request");
+        assert!(r.status < 500, "{method} {path}: {} {}", r.status, r.body);
+        let trace = r.trace_id().expect("traceparent").to_string();
+        sent.push((format!("{method} {path}"), trace, *records));
+    }
+    for (what, trace, records) in &sent {
+        let logs = wait_for(
+            "the request's log records",
+            AC_002,
+            Duration::from_millis(250),
+            || {
+                let docs = es_search(LOGS, term("trace.id", trace), 20)?;
+                Ok((docs.len() >= *records).then_some(docs))
+            },
+        )
+        .unwrap_or_else(|e| panic!("{what}: {e:#}"));
+        let spans = wait_for(
+            "the request's spans",
+            AC_002,
+            Duration::from_millis(250),
+            || {
+                let docs = es_search(TRACES, term("trace.id", trace), 20)?;
+                Ok((!docs.is_empty()).then_some(docs))
+            },
+        )
+        .unwrap_or_else(|e| panic!("{what}: {e:#}"));
+        assert_eq!(
+            logs.len(),
+            *records,
+            "{what}: one record per event: {logs:#?}"
+        );
+        let text = format!("{logs:?}{spans:?}");
+        for secret in SECRETS {
+            assert!(
+                !text.contains(secret),
+                "{what}: {secret} reached Elasticsearch: {text}"
+            );
+        }
+        for doc in &logs {
+            assert!(
+                doc["request_id"].as_str().is_some_and(|id| id != EMAIL),
+                "the malformed x-request-id was replaced: {doc}"
+            );
+            if let Some(user) = doc["user.id"].as_str() {
+                assert!(user.starts_with("u_"), "{what}: a raw caller id: {user}");
+            }
+        }
+    }
+    // And nowhere in either index, whatever field it might have landed in.
+    for secret in [EMAIL, CARD, "hunter2", "sk_live_abcdefgh12345678"] {
+        let q = json!({"query_string": {"query": format!("\"{secret}\""), "default_field": "*"}});
+        let hits = es_search(&format!("{LOGS},{TRACES}"), q, 5).expect("search");
+        assert!(hits.is_empty(), "{secret} is searchable: {hits:?}");
+    }
 }

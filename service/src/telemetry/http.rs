@@ -21,6 +21,7 @@ use tracing::Instrument;
 
 use super::exemplars::SeriesKey;
 use super::metrics::*;
+use super::pii;
 use super::propagation::{extract_parent, traceparent};
 use super::request_context::{parse_user_id, RequestFacts, USER_ID_HEADER};
 use super::request_id::RequestId;
@@ -167,7 +168,7 @@ impl InFlight {
         let method_i = method_index(request.method());
         let route = route_of(request);
         // One allocation, shared by the span attribute and the access log.
-        let path: Arc<str> = Arc::from(request.uri().path());
+        let path: Arc<str> = Arc::from(pii::mask(request.uri().path()).as_ref());
         let request_id = request
             .extensions()
             .get::<RequestId>()
@@ -303,7 +304,8 @@ fn start_span(
     let user_id = request
         .headers()
         .get(USER_ID_HEADER)
-        .and_then(|v| parse_user_id(v.as_bytes()));
+        .and_then(|v| parse_user_id(v.as_bytes()))
+        .map(|raw| pii::pseudonym(&raw));
     let parent = extract_parent(request.headers());
     let name = route.span_name(method_i);
     let mut attributes = Vec::with_capacity(10);

@@ -4,6 +4,7 @@
 //! - `http`: the server span, HTTP metrics and access log of each request
 //! - `db_span`: client spans around store calls
 //! - `metrics`, `process`: instruments; `exemplars`: the duration histogram's exemplars; `logs`: the tracing -> OTel log bridge
+//! - `pii`: caller-id pseudonyms and masking of free text before it is recorded
 //! - `export`: the lean OTLP exporter; `health`: its counters for /health/telemetry
 //! - `prometheus`: the optional direct /metrics endpoint
 
@@ -15,6 +16,7 @@ pub mod health;
 pub mod http;
 pub mod logs;
 pub mod metrics;
+pub mod pii;
 pub mod process;
 pub mod prometheus;
 pub mod propagation;

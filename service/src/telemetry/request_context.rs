@@ -44,8 +44,16 @@ pub fn parse_user_id(raw: &[u8]) -> Option<Arc<str>> {
     header_token(raw, 128, |b| b.is_ascii_graphic())
 }
 
+/// Ids with 13 or more digits are not ours (SQLite row ids count up from 1) and
+/// have the shape of a card number: such an id a client sent is not recorded (the
+/// URL path has it, masked).
+const MAX_RECORDED_ID: i64 = 999_999_999_999;
+
 /// Notes the project the current request works on.
 pub fn record_project(id: i64) {
+    if id > MAX_RECORDED_ID {
+        return;
+    }
     Context::map_current(|cx| {
         if let Some(facts) = cx.get::<RequestFacts>() {
             facts.project_id.store(id, Relaxed);
@@ -55,6 +63,9 @@ pub fn record_project(id: i64) {
 
 /// Notes the todo the current request works on.
 pub fn record_todo(id: i64) {
+    if id > MAX_RECORDED_ID {
+        return;
+    }
     Context::map_current(|cx| {
         if let Some(facts) = cx.get::<RequestFacts>() {
             facts.todo_id.store(id, Relaxed);

@@ -14,6 +14,8 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use otlp_sink::Sink;
 use serde_json::{json, Value};
 
+use alertingscout::telemetry::pii::Pseudonymiser;
+
 use crate::helpers::TestApp;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -91,8 +93,22 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The pseudonym key the test apps run with.
+const PII_KEY: &str = "contract-test-pseudonym-key";
+
+/// `user.id` as telemetry records a caller id (never the raw id).
+fn pseudonym(raw: &str) -> String {
+    Pseudonymiser::new(PII_KEY.as_bytes())
+        .pseudonym(raw)
+        .to_string()
+}
+
 async fn app_exporting_to(sink: &Sink) -> TestApp {
-    TestApp::spawn_with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", &sink.grpc_endpoint())]).await
+    TestApp::spawn_with(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &sink.grpc_endpoint()),
+        ("ALERTINGSCOUT_PII_KEY", PII_KEY),
+    ])
+    .await
 }
 
 #[tokio::test]
@@ -166,8 +182,9 @@ async fn spans_logs_and_response_headers_agree_on_trace_and_request_ids() {
         Some(201)
     );
     assert_eq!(
-        str_attr(&server.attributes, "user.id").as_deref(),
-        Some("user-1")
+        str_attr(&server.attributes, "user.id"),
+        Some(pseudonym("user-1")),
+        "the caller id is pseudonymised with the configured key"
     );
     assert_eq!(int_attr(&server.attributes, "project.id"), Some(project_id));
     assert_eq!(
@@ -230,8 +247,8 @@ async fn spans_logs_and_response_headers_agree_on_trace_and_request_ids() {
             Some("contract-create")
         );
         assert_eq!(
-            str_attr(&log.attributes, "user.id").as_deref(),
-            Some("user-1")
+            str_attr(&log.attributes, "user.id"),
+            Some(pseudonym("user-1"))
         );
         assert_eq!(int_attr(&log.attributes, "project.id"), Some(project_id));
         assert_eq!(log.span_id, server.span_id);
@@ -428,6 +445,71 @@ async fn metrics_follow_the_http_semantic_conventions() {
             .find(|m| m.name == name)
             .unwrap_or_else(|| panic!("{name}"));
         assert_eq!(metric.unit, unit, "{name}");
+    }
+}
+
+/// PII kept out at the source: a raw caller id, an email or card number in the
+/// path, and secrets in the query reach neither spans nor logs.
+#[tokio::test]
+async fn caller_ids_are_pseudonyms_and_pii_in_the_url_is_never_recorded() {
+    let sink = Sink::start(true).await.unwrap();
+    let app = app_exporting_to(&sink).await;
+    let raw_user = "alice@example.com";
+    let paths = [
+        "/projects/alice@example.com?password=hunter2",
+        "/projects/4111111111111111/todos?api_key=sk_live_abcdefgh12345678",
+    ];
+    for (i, path) in paths.iter().enumerate() {
+        let response = app
+            .client
+            .get(app.url(path))
+            .header("x-request-id", format!("pii-{i}"))
+            .header("x-user-id", raw_user)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_client_error(), "{path}");
+    }
+    let ours =
+        |attrs: &[KeyValue]| str_attr(attrs, "request_id").is_some_and(|id| id.starts_with("pii-"));
+    assert!(
+        eventually(WAIT, || {
+            spans(&sink).iter().filter(|s| ours(&s.attributes)).count() == 2
+                && logs(&sink).iter().filter(|l| ours(&l.attributes)).count() == 2
+        })
+        .await,
+        "one span and exactly one log record per request"
+    );
+    let server_spans: Vec<Span> = spans(&sink)
+        .into_iter()
+        .filter(|s| ours(&s.attributes))
+        .collect();
+    let records: Vec<LogRecord> = logs(&sink)
+        .into_iter()
+        .filter(|l| ours(&l.attributes))
+        .collect();
+    let mut paths_seen: Vec<String> = server_spans
+        .iter()
+        .filter_map(|s| str_attr(&s.attributes, "url.path"))
+        .collect();
+    paths_seen.sort();
+    assert_eq!(paths_seen, ["/projects/****", "/projects/****/todos"]);
+    for attrs in server_spans
+        .iter()
+        .map(|s| &s.attributes)
+        .chain(records.iter().map(|l| &l.attributes))
+    {
+        assert_eq!(str_attr(attrs, "user.id"), Some(pseudonym(raw_user)));
+    }
+    let everything = format!("{server_spans:?}{records:?}");
+    for secret in [
+        "alice@example.com",
+        "4111111111111111",
+        "hunter2",
+        "sk_live_",
+        "alice%40",
+    ] {
+        assert!(!everything.contains(secret), "{secret} was recorded");
     }
 }
 

@@ -74,6 +74,16 @@ pub fn call(
     body: Option<Value>,
     headers: &[(&str, &str)],
 ) -> Result<Response> {
+    call_raw(method, path, body.map(|b| b.to_string()), headers)
+}
+
+/// `call` with the body as bytes on the wire (for malformed JSON).
+pub fn call_raw(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+    headers: &[(&str, &str)],
+) -> Result<Response> {
     let uri = format!("{}{path}", url(ports::SERVICE));
     let agent = agent();
     let mut builder = ureq::http::Request::builder().method(method).uri(&uri);
@@ -81,11 +91,7 @@ pub fn call(
         builder = builder.header(*k, *v);
     }
     let mut resp = match body {
-        Some(b) => agent.run(
-            builder
-                .header("content-type", "application/json")
-                .body(b.to_string())?,
-        ),
+        Some(b) => agent.run(builder.header("content-type", "application/json").body(b)?),
         None => agent.run(builder.body(())?),
     }
     .with_context(|| format!("{method} {uri}"))?;
