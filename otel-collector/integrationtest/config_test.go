@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/alertingscout/alertingscout/otel-collector/integrationtest/collectorconfig"
 )
 
 // The built Collector lists our exporter and rejects an unknown key at start.
@@ -20,5 +22,20 @@ func TestCollectorConfigValidation(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "invalid keys: index") {
 		t.Errorf("unexpected error:\n%s", out)
+	}
+}
+
+// The built Collector has the redaction processor and accepts both shipped
+// configs (their structure and patterns: collectorconfig's tests).
+func TestShippedConfigsValidate(t *testing.T) {
+	out, err := exec.Command(collectorBin, "components").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "name: redaction") {
+		t.Fatalf("`components` does not list the redaction processor: %v\n%s", err, out)
+	}
+	for _, name := range collectorconfig.Shipped {
+		cfg := filepath.Join(collectorconfig.Dir(), name)
+		if out, err := exec.Command(collectorBin, "validate", "--config", cfg).CombinedOutput(); err != nil {
+			t.Errorf("%s: %v\n%s", name, err, out)
+		}
 	}
 }

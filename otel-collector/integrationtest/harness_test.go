@@ -250,6 +250,7 @@ func uniqueName(t *testing.T, kind, test string) string {
 type collector struct {
 	t          *testing.T
 	cfg        string
+	extraCfgs  []string
 	env        []string
 	cmd        *exec.Cmd
 	done       chan struct{}
@@ -271,7 +272,8 @@ func freePort(t *testing.T) int {
 }
 
 type collectorOpts struct {
-	config       string // file in testdata/
+	config       string   // file in testdata/
+	extraConfigs []string // more --config files (absolute), merged over config
 	logsIndex    string
 	tracesIndex  string
 	storageDir   string
@@ -295,7 +297,7 @@ func newCollector(t *testing.T, o collectorOpts) *collector {
 		o.tracesIndex = "traces-it-unused"
 	}
 	c := &collector{
-		t: t, cfg: mustAbs(filepath.Join("testdata", o.config)),
+		t: t, cfg: mustAbs(filepath.Join("testdata", o.config)), extraCfgs: o.extraConfigs,
 		otlpPort: freePort(t), metricPort: freePort(t), healthPort: freePort(t),
 		logPath: filepath.Join(t.TempDir(), "collector.log"),
 	}
@@ -331,7 +333,11 @@ func (c *collector) start() {
 		c.t.Fatal(err)
 	}
 	c.logFile = f
-	c.cmd = exec.Command(collectorBin, "--config", c.cfg)
+	args := []string{"--config", c.cfg}
+	for _, extra := range c.extraCfgs {
+		args = append(args, "--config", extra)
+	}
+	c.cmd = exec.Command(collectorBin, args...)
 	c.cmd.Env = c.env
 	c.cmd.Stdout, c.cmd.Stderr = f, f
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
