@@ -36,20 +36,12 @@ struct Service {
 impl Service {
     fn start() -> Service {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut command = Command::new(service_binary());
+        let mut command = testkit::service::command(&service_binary(), dir.path());
         command
-            .env("ALERTINGSCOUT_LISTEN", "127.0.0.1:0")
-            .env("ALERTINGSCOUT_DATABASE", dir.path().join("db.sqlite"))
             .env("ALERTINGSCOUT_PROMETHEUS_METRICS", "on")
-            .env("ALERTINGSCOUT_LOG_STDOUT", "off")
             // Telemetry on, exporting to a port where nothing listens.
-            .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
-            .stdout(Stdio::null());
-        let process = Spawned::start(
-            command,
-            "alertingscout listening on ",
-            Duration::from_secs(60),
-        );
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9");
+        let process = testkit::service::start(command, Duration::from_secs(60));
         Service {
             url: process.address.clone(),
             _process: process,

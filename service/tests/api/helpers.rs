@@ -1,4 +1,5 @@
-use std::process::{Command, ExitStatus, Stdio};
+use std::path::Path;
+use std::process::ExitStatus;
 use std::time::Duration;
 
 use reqwest::{Client, Response};
@@ -26,26 +27,17 @@ impl TestApp {
 
     pub async fn spawn_with(env: &[(&str, &str)]) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_alertingscout"));
+        let binary = Path::new(env!("CARGO_BIN_EXE_alertingscout"));
+        let mut command = testkit::service::command(binary, dir.path());
         command
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("ALERTINGSCOUT_LISTEN", "127.0.0.1:0")
-            .env("ALERTINGSCOUT_DATABASE", dir.path().join("db.sqlite"))
-            .env("ALERTINGSCOUT_LOG_STDOUT", "off")
             .env("OTEL_METRIC_EXPORT_INTERVAL", "500")
             .env("OTEL_BSP_SCHEDULE_DELAY", "200")
             .env("OTEL_BLRP_SCHEDULE_DELAY", "200")
-            .env("OTEL_EXPORTER_OTLP_TIMEOUT", "3000")
-            .stdout(Stdio::null());
+            .env("OTEL_EXPORTER_OTLP_TIMEOUT", "3000");
         for (key, value) in env {
             command.env(key, value);
         }
-        let process = Spawned::start(
-            command,
-            "alertingscout listening on ",
-            Duration::from_secs(30),
-        );
+        let process = testkit::service::start(command, Duration::from_secs(30));
         TestApp {
             address: process.address.clone(),
             client: Client::builder().build().expect("client"),

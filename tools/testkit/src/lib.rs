@@ -2,5 +2,7 @@
 //!
 //! - [`process::Spawned`]: one of our binaries started on port 0, its address read
 //!   from the line it prints on stderr once it listens, killed on drop.
+//! - [`service`]: the AlertingScout service started that way, as every suite needs it.
 
 pub mod process;
+pub mod service;
