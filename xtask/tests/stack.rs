@@ -667,6 +667,8 @@ fn hostile_and_personal_values_never_reach_elasticsearch_raw() {
     // (method, path, body, x-user-id, log records the request must produce)
     let cases: Vec<(&str, String, Option<String>, &str, usize)> = vec![
         ("GET", format!("/projects{query}"), None, EMAIL, 1),
+        // The request id header carries a card number: replaced, never recorded.
+        ("GET", "/health".into(), None, CARD, 1),
         ("GET", format!("/projects/{EMAIL}"), None, "plain-user", 1),
         (
             "GET",
@@ -728,9 +730,10 @@ fn hostile_and_personal_values_never_reach_elasticsearch_raw() {
     ];
     let mut sent = Vec::new();
     for (method, path, body, user, records) in &cases {
+        let request_id = if *user == CARD { CARD } else { EMAIL };
         let headers = [
             ("x-user-id", *user),
-            ("x-request-id", EMAIL),
+            ("x-request-id", request_id),
             ("authorization", "Bearer abc.def.ghi"),
         ];
         let r = call_raw(method, path, body.clone(), &headers).expect("request");
@@ -773,7 +776,9 @@ fn hostile_and_personal_values_never_reach_elasticsearch_raw() {
         }
         for doc in &logs {
             assert!(
-                doc["request_id"].as_str().is_some_and(|id| id != EMAIL),
+                doc["request_id"]
+                    .as_str()
+                    .is_some_and(|id| id != EMAIL && id != CARD),
                 "the malformed x-request-id was replaced: {doc}"
             );
             if let Some(user) = doc["user.id"].as_str() {

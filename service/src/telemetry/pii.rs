@@ -166,10 +166,21 @@ fn suspicious(text: &str) -> bool {
     if text.len() < 16 {
         return false;
     }
-    let lower = text.to_ascii_lowercase();
     ["bearer", "sk_", "pk_", "rk_", "akia", "gh", "xox"]
         .iter()
-        .any(|needle| lower.contains(needle))
+        .any(|needle| contains_ignore_case(text.as_bytes(), needle.as_bytes()))
+}
+
+/// `needle` (lower case) in `haystack`, ASCII case-insensitively, without a copy.
+fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// Whether `text` holds anything `mask` would change.
+pub fn has_pii(text: &str) -> bool {
+    matches!(mask(text), Cow::Owned(_))
 }
 
 /// `text` with every masked pattern replaced (borrowed when nothing matched).

@@ -42,11 +42,16 @@ pub fn parse_stat(stat: &str, ticks_per_second: f64, page_size: i64) -> Option<P
 
 fn read_self() -> Option<ProcStat> {
     let stat = procfs::process::Process::myself().ok()?.stat().ok()?;
-    Some(from_stat(
-        &stat,
-        procfs::ticks_per_second().max(1) as f64,
-        procfs::page_size().max(1) as i64,
-    ))
+    // sysconf, not procfs's ticks_per_second/page_size: those parse the ELF aux
+    // vector through rustix, which crashes under valgrind (the callgrind gate).
+    // SAFETY: sysconf has no preconditions.
+    let (ticks, page) = unsafe {
+        (
+            libc::sysconf(libc::_SC_CLK_TCK),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    Some(from_stat(&stat, ticks.max(1) as f64, page.max(1)))
 }
 
 /// Registers the observable instruments; the callbacks run at collection.

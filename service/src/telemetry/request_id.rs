@@ -1,5 +1,6 @@
 //! The request id: taken from `x-request-id` when it is 1-128 characters of
-//! `[A-Za-z0-9._-]`, otherwise a fresh UUIDv7 (time-ordered, so ids sort by
+//! `[A-Za-z0-9._-]` and nothing the PII masks would change (`telemetry::pii`),
+//! otherwise a fresh UUIDv7 (time-ordered, so ids sort by
 //! arrival). Anything else a client sends is replaced, never echoed: an
 //! unchecked id is a log-injection and cardinality hazard.
 
@@ -22,6 +23,9 @@ impl RequestId {
         header_token(raw, MAX_LEN, |b| {
             b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
         })
+        // An id shaped like a card number or an API key would put it in every
+        // record of the request: replaced like a malformed one.
+        .filter(|id| !super::pii::has_pii(id))
         .map(RequestId)
     }
 
@@ -94,6 +98,9 @@ mod tests {
             "é",
             "a\nb",
             "{x}",
+            "4111111111111111",
+            "4111-1111-1111-1111",
+            "sk_live_abcdefgh12345678",
         ] {
             assert_eq!(RequestId::parse(bad.as_bytes()), None, "{bad:?}");
         }
