@@ -54,7 +54,12 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
         .iter()
         .any(|a| a == "--target" || a.starts_with("--target="))
     {
-        anyhow::bail!("--target: the service `loadtest local` starts is the target");
+        // A usage error, with clap's exit code (2), as a second --target always was.
+        clap::Error::raw(
+            clap::error::ErrorKind::ArgumentConflict,
+            "--target: the service `loadtest local` starts is the target\n",
+        )
+        .exit();
     }
     // The run's flags are checked before anything starts, with clap's usage and exit
     // code (2), as `loadtest run` itself would.
