@@ -3,11 +3,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::metrics::v1::metric::Data;
-
 /// A snapshot of what the sink has received so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -74,34 +69,4 @@ impl Counters {
     }
 }
 
-pub fn span_count(req: &ExportTraceServiceRequest) -> u64 {
-    req.resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len() as u64)
-        .sum()
-}
-
-pub fn log_record_count(req: &ExportLogsServiceRequest) -> u64 {
-    req.resource_logs
-        .iter()
-        .flat_map(|r| &r.scope_logs)
-        .map(|s| s.log_records.len() as u64)
-        .sum()
-}
-
-pub fn data_point_count(req: &ExportMetricsServiceRequest) -> u64 {
-    req.resource_metrics
-        .iter()
-        .flat_map(|r| &r.scope_metrics)
-        .flat_map(|s| &s.metrics)
-        .map(|m| match &m.data {
-            Some(Data::Gauge(g)) => g.data_points.len() as u64,
-            Some(Data::Sum(s)) => s.data_points.len() as u64,
-            Some(Data::Histogram(h)) => h.data_points.len() as u64,
-            Some(Data::ExponentialHistogram(h)) => h.data_points.len() as u64,
-            Some(Data::Summary(s)) => s.data_points.len() as u64,
-            None => 0,
-        })
-        .sum()
-}
+pub use otlp_counts::{data_point_count, log_record_count, span_count};

@@ -32,7 +32,7 @@ impl PushMetricExporter for QueueMetricExporter {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         let mut request = ExportMetricsServiceRequest::from(metrics);
         self.exemplars.attach(&mut request);
-        let points = otlp_sink::data_point_count(&request);
+        let points = otlp_counts::data_point_count(&request);
         self.shared
             .push_metrics(request.encode_to_vec().into(), points);
         Ok(())
