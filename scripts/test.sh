@@ -46,6 +46,8 @@ step "stack: tests against the real pipeline (incl. exemplars, the dashboard pro
 # Chromium (Debian package) screenshots the snapshot page; installed here when missing.
 step "dashboards: oncall snapshot rendered from the live Prometheus and screenshotted in headless Chromium" \
     bash -c 'command -v chromium >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; }; cargo test -p oncall --features stack-tests --locked --test snapshot -- --nocapture'
+step "logs: oncall log API against the real Elasticsearch (tokens, roles, filters past 10,000 hits, NDJSON/CSV, one audit record per query, no read without one)" \
+    cargo test -p oncall --features stack-tests --locked --test logs -- --nocapture
 step "loadtest: smoke scenario against the stack's service, counts checked in Prometheus" \
     cargo run --quiet --locked -p loadtest -- run loadtest/scenarios/smoke.toml \
     --target http://127.0.0.1:8080 --prometheus http://127.0.0.1:9090 --quiet

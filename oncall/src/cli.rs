@@ -23,10 +23,137 @@ pub struct Cli {
 pub enum Command {
     /// The on-call server: receives Alertmanager's webhook, adds the failing
     /// requests of the alert's route, and delivers to the outbox and the chat webhook.
-    Serve(ServeSettings),
+    Serve(Box<ServeSettings>),
     /// Renders every panel of a provisioned Grafana dashboard from the live
     /// Prometheus into one self-contained HTML file (SVG charts, no script).
     Snapshot(SnapshotSettings),
+    /// Queries the service's logs through the on-call server (role oncall);
+    /// every query leaves one audit record.
+    Logs(LogsSettings),
+    /// Reads the audit trail of log queries (role auditor).
+    Audit(AuditSettings),
+    /// Manages the operators file (on the server's host; role admin's job).
+    #[command(subcommand)]
+    Operators(OperatorsCommand),
+}
+
+/// Where the on-call server is and which token to show it.
+#[derive(Debug, Clone, Args)]
+pub struct ClientSettings {
+    /// The on-call server.
+    #[arg(long, env = "ONCALL_URL", default_value = "http://127.0.0.1:9095")]
+    pub server: Url,
+
+    /// The token file, read when ONCALL_TOKEN is unset.
+    #[arg(
+        long,
+        env = "ONCALL_TOKEN_FILE",
+        default_value = ".stack/secrets/oncall-admin-token"
+    )]
+    pub token_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LogsSettings {
+    #[command(flatten)]
+    pub client: ClientSettings,
+    #[arg(long)]
+    pub request_id: Option<String>,
+    #[arg(long)]
+    pub trace_id: Option<String>,
+    /// RFC 3339 start, e.g. 2026-12-01T18:00:00Z.
+    #[arg(long, conflicts_with = "since")]
+    pub from: Option<String>,
+    /// RFC 3339 end.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// How far back from now: 30m, 2h, 1d.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// trace, debug, info, warn or error.
+    #[arg(long)]
+    pub level: Option<String>,
+    /// A route template, e.g. /projects/{project_id}/todos.
+    #[arg(long)]
+    pub route: Option<String>,
+    /// A status code (404) or class (5xx).
+    #[arg(long)]
+    pub status: Option<String>,
+    #[arg(long)]
+    pub project_id: Option<String>,
+    /// The raw user id: hashed with the pseudonym key before it leaves this process.
+    #[arg(long)]
+    pub user_id: Option<String>,
+    /// At most this many records.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// table (default on a terminal), ndjson (default otherwise) or csv.
+    #[arg(long, value_enum)]
+    pub format: Option<crate::logs::render::Format>,
+    /// The pseudonym key file, read when ALERTINGSCOUT_PII_KEY is unset.
+    #[arg(
+        long,
+        env = "ONCALL_PII_KEY_FILE",
+        default_value = ".stack/secrets/pii-key"
+    )]
+    pub pii_key_file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditSettings {
+    #[command(flatten)]
+    pub client: ClientSettings,
+    /// Only this operator's records.
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// How far back from now: 30m, 2h, 1d.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// At most this many records, newest first.
+    #[arg(long, default_value = "1000")]
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum OperatorsCommand {
+    /// Adds (or replaces) an operator with a fresh token, printed once (or
+    /// written 0600 to --token-file); only its SHA-256 is kept.
+    Add {
+        name: String,
+        #[arg(long)]
+        role: crate::operators::Role,
+        #[arg(long)]
+        token_file: Option<PathBuf>,
+        /// Use this token instead of a fresh one (`cargo xtask up` passes the
+        /// admin token it keeps in .stack/secrets/oncall-admin-token).
+        #[arg(long, env = "ONCALL_NEW_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        #[arg(
+            long,
+            env = "ONCALL_OPERATORS",
+            default_value = ".stack/oncall/operators.toml"
+        )]
+        operators: PathBuf,
+    },
+    /// Lists the operators and their roles.
+    List {
+        #[arg(
+            long,
+            env = "ONCALL_OPERATORS",
+            default_value = ".stack/oncall/operators.toml"
+        )]
+        operators: PathBuf,
+    },
+    /// Removes an operator.
+    Remove {
+        name: String,
+        #[arg(
+            long,
+            env = "ONCALL_OPERATORS",
+            default_value = ".stack/oncall/operators.toml"
+        )]
+        operators: PathBuf,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -153,6 +280,50 @@ pub struct ServeSettings {
     /// Timeout of one delivery attempt.
     #[arg(long, env = "ONCALL_DELIVERY_TIMEOUT_MS", default_value = "5000", value_parser = millis)]
     pub delivery_timeout: Duration,
+
+    /// The operators of the log API (name, role, token SHA-256), read at every request.
+    #[arg(
+        long,
+        env = "ONCALL_OPERATORS",
+        default_value = ".stack/oncall/operators.toml"
+    )]
+    pub operators: PathBuf,
+
+    /// Elasticsearch user of the log reader (unset: no authentication).
+    #[arg(long, env = "ONCALL_ELASTICSEARCH_USER", hide_env_values = true)]
+    pub elasticsearch_user: Option<String>,
+
+    /// Its password.
+    #[arg(long, env = "ONCALL_ELASTICSEARCH_PASSWORD", hide_env_values = true)]
+    pub elasticsearch_password: Option<String>,
+
+    /// The audit index (create-only writes).
+    #[arg(
+        long,
+        env = "ONCALL_AUDIT_INDEX",
+        default_value = "alertingscout-audit"
+    )]
+    pub audit_index: String,
+
+    /// Elasticsearch of the audit trail (default: --elasticsearch-url).
+    #[arg(long, env = "ONCALL_AUDIT_ELASTICSEARCH_URL", value_parser = optional_url)]
+    pub audit_elasticsearch_url: Option<OptionalUrl>,
+
+    /// Elasticsearch user of the audit writer (create_doc on the audit index only).
+    #[arg(long, env = "ONCALL_AUDIT_ELASTICSEARCH_USER", hide_env_values = true)]
+    pub audit_elasticsearch_user: Option<String>,
+
+    /// Its password.
+    #[arg(
+        long,
+        env = "ONCALL_AUDIT_ELASTICSEARCH_PASSWORD",
+        hide_env_values = true
+    )]
+    pub audit_elasticsearch_password: Option<String>,
+
+    /// Timeout of one Elasticsearch request of the log API.
+    #[arg(long, env = "ONCALL_LOGS_TIMEOUT_MS", default_value = "30000", value_parser = millis)]
+    pub logs_timeout: Duration,
 }
 
 /// A URL, or nothing when empty (compose passes `${VAR:-}` through as "").

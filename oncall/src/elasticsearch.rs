@@ -20,30 +20,52 @@ pub enum EsError {
 pub struct Elasticsearch {
     client: reqwest::Client,
     base: Url,
+    /// Basic-auth user and password, once Elasticsearch runs with security on.
+    credentials: Option<(String, String)>,
 }
 
 impl Elasticsearch {
     /// `timeout` bounds each search whole, connecting included.
     pub fn new(base: Url, timeout: Duration) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder().timeout(timeout).build()?;
-        Ok(Elasticsearch { client, base })
+        Ok(Elasticsearch {
+            client,
+            base,
+            credentials: None,
+        })
     }
 
-    pub fn base(&self) -> &Url {
-        &self.base
+    /// Sends basic-auth `user`/`password` with every request (both non-empty).
+    pub fn with_credentials(mut self, user: Option<String>, password: Option<String>) -> Self {
+        self.credentials = match (user, password) {
+            (Some(u), Some(p)) if !u.is_empty() => Some((u, p)),
+            _ => None,
+        };
+        self
     }
 
-    /// `POST {index}/_search` with `body`; a missing index is no hits, not an error.
-    pub async fn search(&self, index: &str, body: &Value) -> Result<Value, EsError> {
+    /// `method path?query` with an optional JSON body; the answer's JSON, or an
+    /// error carrying the status and the start of the body.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Value, EsError> {
         let mut url = self.base.clone();
-        url.set_path(&format!("{index}/_search"));
-        url.query_pairs_mut()
-            .append_pair("ignore_unavailable", "true")
-            .append_pair("allow_no_indices", "true");
-        let response = self
-            .client
-            .post(url)
-            .json(body)
+        url.set_path(path);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let mut request = self.client.request(method, url);
+        if let Some((user, password)) = &self.credentials {
+            request = request.basic_auth(user, Some(password));
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
             .send()
             .await
             .map_err(|e| EsError::Unreachable(e.to_string()))?;
@@ -59,5 +81,20 @@ impl Elasticsearch {
             });
         }
         serde_json::from_str(&text).map_err(|e| EsError::Decode(e.to_string()))
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// `POST {index}/_search` with `body`; a missing index is no hits, not an error.
+    pub async fn search(&self, index: &str, body: &Value) -> Result<Value, EsError> {
+        self.send(
+            reqwest::Method::POST,
+            &format!("{index}/_search"),
+            &[("ignore_unavailable", "true"), ("allow_no_indices", "true")],
+            Some(body),
+        )
+        .await
     }
 }

@@ -5,6 +5,8 @@
 pub mod cli;
 pub mod dashboards;
 pub mod elasticsearch;
+pub mod logs;
+pub mod operators;
 pub mod prometheus;
 pub mod relay;
 pub mod serve;

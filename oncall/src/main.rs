@@ -5,7 +5,10 @@ use oncall::cli::{Cli, Command};
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(settings) => oncall::serve::run(settings),
+        Command::Serve(settings) => oncall::serve::run(*settings),
         Command::Snapshot(settings) => oncall::snapshot::run(settings),
+        Command::Logs(settings) => oncall::logs::client::run_logs(settings),
+        Command::Audit(settings) => oncall::logs::client::run_audit(settings),
+        Command::Operators(command) => oncall::operators::run(command),
     }
 }

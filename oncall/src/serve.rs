@@ -8,6 +8,9 @@ use anyhow::Context;
 
 use crate::cli::ServeSettings;
 use crate::elasticsearch::Elasticsearch;
+use crate::logs;
+use crate::logs::api::LogApi;
+use crate::logs::audit::AuditTrail;
 use crate::relay::delivery::{Deliverer, Outbox, RetryPolicy, SlackWebhook, Target};
 use crate::relay::examples::ExampleFinder;
 use crate::relay::metrics::RelayMetrics;
@@ -52,6 +55,34 @@ pub fn build_relay(settings: &ServeSettings, meter: &Meter) -> anyhow::Result<Re
     })
 }
 
+/// The log API: the reader and the create-only audit writer, each with its own credentials.
+pub fn build_log_api(settings: &ServeSettings) -> anyhow::Result<LogApi> {
+    let logs = Elasticsearch::new(settings.elasticsearch_url.clone(), settings.logs_timeout)?
+        .with_credentials(
+            settings.elasticsearch_user.clone(),
+            settings.elasticsearch_password.clone(),
+        );
+    let audit_url = settings
+        .audit_elasticsearch_url
+        .as_ref()
+        .and_then(|u| u.0.clone())
+        .unwrap_or_else(|| settings.elasticsearch_url.clone());
+    let writer = Elasticsearch::new(audit_url, settings.logs_timeout)?.with_credentials(
+        settings.audit_elasticsearch_user.clone(),
+        settings.audit_elasticsearch_password.clone(),
+    );
+    Ok(LogApi {
+        operators_file: settings.operators.clone(),
+        audit: AuditTrail {
+            writer,
+            reader: logs.clone(),
+            index: settings.audit_index.clone(),
+        },
+        logs,
+        logs_index: settings.logs_index.clone(),
+    })
+}
+
 pub fn run(settings: ServeSettings) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -59,7 +90,16 @@ pub fn run(settings: ServeSettings) -> anyhow::Result<()> {
         .build()?;
     let telemetry = telemetry::init()?;
     let relay = Arc::new(build_relay(&settings, &telemetry.meter())?);
+    let log_api = Arc::new(build_log_api(&settings)?);
+    if !settings.operators.exists() {
+        tracing::warn!(file = %settings.operators.display(), "no operators file: the log API refuses every token");
+    }
     let served = runtime.block_on(async {
+        // The audit index's mapping; a failure here is not fatal (every query
+        // fails instead, with the reason, until the audit trail is writable).
+        if let Err(e) = log_api.audit.ensure_index().await {
+            tracing::warn!(index = %settings.audit_index, error = %e, "audit index not ensured");
+        }
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
@@ -67,10 +107,13 @@ pub fn run(settings: ServeSettings) -> anyhow::Result<()> {
         // Tests and scripts read the address from this line (the port may be :0).
         eprintln!("oncall listening on http://{address}");
         tracing::info!(%address, outbox = %settings.outbox.display(), "oncall serve started");
-        axum::serve(listener, relay::router(relay))
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("serving")
+        axum::serve(
+            listener,
+            relay::router(relay).merge(logs::api::router(log_api)),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")
     });
     // Outside the runtime: the exporter's blocking client must not run on a worker.
     drop(runtime);

@@ -440,10 +440,40 @@ pub fn oncall_up(layout: &Layout, bin: &Path) -> Result<Outcome> {
         // The caller's OTEL_* settings are the service's: the relay keeps its own.
         &["ONCALL_"],
     );
+    ensure_admin_operator(layout, bin, &dir.join("operators.toml"))?;
     let fp = fingerprint(&[&mtime(bin)?.to_le_bytes(), env_text.as_bytes()]);
     let mut cmd = Command::new(bin);
     cmd.arg("serve").envs(env);
     ensure_running(layout, Oncall, cmd, &fp, Duration::from_secs(30))
+}
+
+/// At the first start: the operator `admin` in `.stack/oncall/operators.toml`
+/// (only its token's SHA-256), the token in `.stack/secrets/oncall-admin-token`.
+fn ensure_admin_operator(layout: &Layout, bin: &Path, operators: &Path) -> Result<()> {
+    if operators.exists() {
+        return Ok(());
+    }
+    let token = secrets::get_or_create(layout, secrets::ONCALL_ADMIN_TOKEN, "ONCALL_ADMIN_TOKEN")?;
+    let out = Command::new(bin)
+        .current_dir(&layout.root)
+        .args([
+            "operators",
+            "add",
+            "admin",
+            "--role",
+            "admin",
+            "--operators",
+        ])
+        .arg(operators)
+        .env("ONCALL_NEW_TOKEN", token)
+        .output()
+        .context("running oncall operators add")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "creating the oncall operator admin failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
 }
 
 /// The service's default environment (the caller's own OTEL_* and ALERTINGSCOUT_*

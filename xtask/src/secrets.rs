@@ -12,6 +12,9 @@ use crate::layout::Layout;
 
 /// The key of the service's caller-id pseudonyms (ALERTINGSCOUT_PII_KEY).
 pub const PII_KEY: &str = "pii-key";
+/// The token of the on-call server's first operator, `admin` (ONCALL_ADMIN_TOKEN);
+/// `oncall logs` reads it from here when ONCALL_TOKEN is unset.
+pub const ONCALL_ADMIN_TOKEN: &str = "oncall-admin-token";
 
 pub fn dir(layout: &Layout) -> PathBuf {
     layout.state.join("secrets")

@@ -1,0 +1,126 @@
+//! Reads every matching log record, past Elasticsearch's 10,000-hit window:
+//! a point in time keeps the view fixed while `search_after` pages through it.
+
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::elasticsearch::{Elasticsearch, EsError};
+use crate::logs::query::Filters;
+
+/// Hits per page (under the 10,000 window; large pages amortise the round trip).
+pub const PAGE: u64 = 5_000;
+
+/// What one export returned: the NDJSON body (one `_source` per line), its
+/// line count and SHA-256.
+#[derive(Debug, Clone)]
+pub struct Export {
+    pub body: Vec<u8>,
+    pub hits: u64,
+    pub sha256: String,
+}
+
+/// Hashes and counts NDJSON lines as they are appended.
+#[derive(Default)]
+pub struct NdjsonBuilder {
+    body: Vec<u8>,
+    hasher: Sha256,
+    hits: u64,
+}
+
+impl NdjsonBuilder {
+    pub fn push(&mut self, doc: &Value) {
+        let start = self.body.len();
+        // A Value always serialises.
+        let _ = serde_json::to_writer(&mut self.body, doc);
+        self.body.push(b'\n');
+        self.hasher.update(&self.body[start..]);
+        self.hits += 1;
+    }
+
+    pub fn finish(self) -> Export {
+        Export {
+            sha256: crate::operators::hex(&self.hasher.finalize()),
+            body: self.body,
+            hits: self.hits,
+        }
+    }
+}
+
+/// Every record of `index` matching `filters`, oldest first, at most `filters.limit`.
+pub async fn export(es: &Elasticsearch, index: &str, filters: &Filters) -> Result<Export, EsError> {
+    let pit = es
+        .send(
+            reqwest::Method::POST,
+            &format!("{index}/_pit"),
+            &[
+                ("keep_alive", "2m"),
+                ("ignore_unavailable", "true"),
+                ("allow_no_indices", "true"),
+            ],
+            None,
+        )
+        .await?;
+    let mut pit_id = pit["id"]
+        .as_str()
+        .ok_or_else(|| EsError::Decode("no point-in-time id".into()))?
+        .to_owned();
+    let result = pages(es, &mut pit_id, filters).await;
+    // Best effort: an unclosed point in time expires with its keep_alive.
+    let _ = es
+        .send(
+            reqwest::Method::DELETE,
+            "_pit",
+            &[],
+            Some(&json!({ "id": pit_id })),
+        )
+        .await;
+    result
+}
+
+async fn pages(
+    es: &Elasticsearch,
+    pit_id: &mut String,
+    filters: &Filters,
+) -> Result<Export, EsError> {
+    let mut out = NdjsonBuilder::default();
+    let limit = filters.limit.unwrap_or(u64::MAX);
+    let query = filters.to_query();
+    let mut after: Option<Value> = None;
+    loop {
+        let remaining = limit.saturating_sub(out.hits);
+        if remaining == 0 {
+            break;
+        }
+        let mut body = json!({
+            "size": remaining.min(PAGE),
+            "query": query,
+            "pit": { "id": pit_id, "keep_alive": "2m" },
+            "sort": [{ "@timestamp": { "order": "asc", "format": "strict_date_optional_time_nanos" } }, { "_shard_doc": "asc" }],
+            "track_total_hits": false
+        });
+        if let Some(a) = &after {
+            body["search_after"] = a.clone();
+        }
+        let answer = es
+            .send(reqwest::Method::POST, "_search", &[], Some(&body))
+            .await?;
+        if let Some(id) = answer["pit_id"].as_str() {
+            *pit_id = id.to_owned();
+        }
+        let hits = answer["hits"]["hits"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if hits.is_empty() {
+            break;
+        }
+        for hit in &hits {
+            out.push(&hit["_source"]);
+        }
+        after = hits.last().map(|h| h["sort"].clone());
+        if (hits.len() as u64) < remaining.min(PAGE) {
+            break;
+        }
+    }
+    Ok(out.finish())
+}
