@@ -33,9 +33,7 @@ fn pseudonym(raw: &str) -> String {
         "ALERTINGSCOUT_PII_KEY",
     )
     .expect("the stack's pseudonym key");
-    alertingscout::telemetry::pii::Pseudonymiser::new(key.as_bytes())
-        .pseudonym(raw)
-        .to_string()
+    pseudonym::pseudonym(key.as_bytes(), raw)
 }
 
 fn hex(s: &Value, len: usize) -> bool {

@@ -182,13 +182,7 @@ impl RawFilters {
     }
 }
 
-pub fn is_pseudonym(text: &str) -> bool {
-    text.len() == 34
-        && text.starts_with("u_")
-        && text[2..]
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-}
+pub use pseudonym::is_pseudonym;
 
 fn parse_status(text: &str) -> Option<Status> {
     let lower = text.to_ascii_lowercase();

@@ -9,11 +9,9 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, OnceLock};
 
-use hmac::{Hmac, Mac};
 use parking_lot::Mutex;
 use regex::Regex;
 use rustc_hash::FxBuildHasher;
-use sha2::Sha256;
 
 /// What a masked value becomes (the Collector's redaction processor writes the same).
 pub const MASK: &str = "****";
@@ -28,35 +26,25 @@ pub const MIN_KEY_LEN: usize = 16;
 const CACHE_CAP: usize = 4096;
 
 pub struct Pseudonymiser {
-    keyed: Hmac<Sha256>,
+    keyed: pseudonym::Keyed,
     cache: Mutex<HashMap<Arc<str>, Arc<str>, FxBuildHasher>>,
 }
 
 impl Pseudonymiser {
     pub fn new(key: &[u8]) -> Self {
         Pseudonymiser {
-            // HMAC takes keys of any length; the length rule is `configure`'s.
-            keyed: <Hmac<Sha256> as Mac>::new_from_slice(key)
-                .unwrap_or_else(|_| unreachable!("HMAC accepts any key length")),
+            keyed: pseudonym::Keyed::new(key),
             cache: Mutex::default(),
         }
     }
 
-    /// `u_` and the first 128 bits of HMAC-SHA256(key, id), in hex.
+    /// `u_` and the first 128 bits of HMAC-SHA256(key, id), in hex (the
+    /// `pseudonym` crate, which oncall and the tests search with).
     pub fn pseudonym(&self, raw: &str) -> Arc<str> {
         if let Some(known) = self.cache.lock().get(raw) {
             return Arc::clone(known);
         }
-        let mut mac = self.keyed.clone();
-        mac.update(raw.as_bytes());
-        let digest = mac.finalize().into_bytes();
-        let mut text = String::with_capacity(2 + 32);
-        text.push_str("u_");
-        for byte in &digest[..16] {
-            text.push(char::from(HEX[usize::from(byte >> 4)]));
-            text.push(char::from(HEX[usize::from(byte & 0xf)]));
-        }
-        let pseudonym: Arc<str> = Arc::from(text);
+        let pseudonym: Arc<str> = Arc::from(self.keyed.pseudonym(raw));
         let mut cache = self.cache.lock();
         if cache.len() >= CACHE_CAP {
             cache.clear();
@@ -65,8 +53,6 @@ impl Pseudonymiser {
         pseudonym
     }
 }
-
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 static PSEUDONYMISER: OnceLock<Pseudonymiser> = OnceLock::new();
 
