@@ -2,7 +2,8 @@
 # Elasticsearch lifecycle for AlertingScout (local, single node, no Docker).
 #   elastic/es.sh install   fetch the 8.19.7 integ-test-zip from Maven Central into
 #                           .stack/cache, unpack into .stack/elasticsearch, create the
-#                           unprivileged user (Elasticsearch refuses to run as root)
+#                           unprivileged user when run as root (Elasticsearch refuses
+#                           root; anyone else runs it as themselves)
 #   elastic/es.sh start     start on 127.0.0.1:$ES_PORT (default 9200), wait for
 #                           /_cluster/health, install the index templates (idempotent)
 #   elastic/es.sh stop      stop it (SIGTERM, waits up to 60 s)
@@ -39,7 +40,16 @@ running_pid() {
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
+# Elasticsearch refuses to run as root: root runs it as the unprivileged $ES_USER
+# (created here); anyone else runs it as themselves.
+is_root() { [ "$(id -u)" = 0 ]; }
+
+as_es_user() {
+  if is_root; then runuser -u "$ES_USER" -- "$@"; else "$@"; fi
+}
+
 ensure_user() {
+  is_root || return 0
   if ! id -u "$ES_USER" >/dev/null 2>&1; then
     log "creating system user $ES_USER"
     useradd --system --no-create-home --shell /usr/sbin/nologin "$ES_USER" 2>/dev/null || id -u "$ES_USER" >/dev/null
@@ -62,10 +72,12 @@ cmd_install() {
     unzip -q -o "$zip" -d "$STACK/elasticsearch"
   fi
   mkdir -p "$ES_DATA" "$ES_LOGS"
-  chown -R "$ES_USER" "$STACK/elasticsearch"
-  # The ES user must be able to traverse to its home.
-  local d="$STACK"
-  while [ "$d" != "/" ]; do chmod o+x "$d" 2>/dev/null || true; d="$(dirname "$d")"; done
+  if is_root; then
+    chown -R "$ES_USER" "$STACK/elasticsearch"
+    # The ES user must be able to traverse to its home.
+    local d="$STACK"
+    while [ "$d" != "/" ]; do chmod o+x "$d" 2>/dev/null || true; d="$(dirname "$d")"; done
+  fi
   log "installed $ES_HOME"
 }
 
@@ -82,15 +94,15 @@ cmd_start() {
   if healthy; then log "already running on $URL"; put_templates; return 0; fi
   [ -x "$ES_HOME/bin/elasticsearch" ] || cmd_install
   ensure_user
-  chown -R "$ES_USER" "$STACK/elasticsearch"
-  log "starting elasticsearch on $URL (heap $ES_HEAP)"
+  if is_root; then chown -R "$ES_USER" "$STACK/elasticsearch"; fi
+  log "starting elasticsearch on $URL (heap $ES_HEAP) as $(is_root && echo "$ES_USER" || id -un)"
   local sec=(-E xpack.security.enabled=false)
   if [ "$ES_SECURITY" = true ]; then
     sec=(-E xpack.security.enabled=true -E xpack.security.http.ssl.enabled=false -E xpack.security.transport.ssl.enabled=false)
   fi
   rm -f "$ES_PID"
   local t0; t0=$(date +%s)
-  (cd "$ES_HOME" && runuser -u "$ES_USER" -- env -i PATH=/usr/bin:/bin HOME=/tmp \
+  (cd "$ES_HOME" && as_es_user env -i PATH=/usr/bin:/bin HOME=/tmp \
     ES_JAVA_HOME="$ES_JAVA_HOME" ES_JAVA_OPTS="-Xms$ES_HEAP -Xmx$ES_HEAP" \
     bin/elasticsearch -d -p "$ES_PID" \
       -E discovery.type=single-node -E network.host=127.0.0.1 -E http.port="$ES_PORT" \

@@ -60,6 +60,9 @@ else
     failed+=("collector")
 fi
 
+# Last, since it stops the root stack: `up` as a developer who is not root.
+step "stack: cargo xtask up as an unprivileged user (every process, Elasticsearch too, runs as that user)" scripts/nonroot-up.sh
+
 echo "suites: $passed passed, ${#failed[@]} failed"
 if ((${#failed[@]})); then
     echo "FAILED suites: ${failed[*]}"

@@ -27,11 +27,10 @@ pub fn ensure_packages() -> Result<Vec<&'static str>> {
         .map(|(_, pkg)| *pkg)
         .collect();
     missing.dedup();
-    if missing.is_empty() {
-        return Ok(missing);
-    }
-    if !on_path("apt-get") {
-        bail!("missing {missing:?} and no apt-get to install them");
+    match plan(&missing, is_root(), on_path("apt-get")) {
+        Plan::Nothing => return Ok(missing),
+        Plan::Refuse(why) => bail!(why),
+        Plan::Install => {}
     }
     let quiet = |args: &[&str]| -> Result<()> {
         let out = Command::new("apt-get")
@@ -53,4 +52,57 @@ pub fn ensure_packages() -> Result<Vec<&'static str>> {
     args.extend(&missing);
     quiet(&args)?;
     Ok(missing)
+}
+
+/// What `ensure_packages` does about the missing packages.
+#[derive(Debug, PartialEq, Eq)]
+enum Plan {
+    Nothing,
+    Install,
+    /// A developer who is not root installs them once with the line given.
+    Refuse(String),
+}
+
+fn plan(missing: &[&str], root: bool, apt: bool) -> Plan {
+    if missing.is_empty() {
+        return Plan::Nothing;
+    }
+    let line = format!("sudo apt-get install -y {}", missing.join(" "));
+    if !apt {
+        Plan::Refuse(format!(
+            "missing Debian packages {} and no apt-get on PATH to install them",
+            missing.join(" ")
+        ))
+    } else if !root {
+        Plan::Refuse(format!(
+            "missing Debian packages: install them once with\n  {line}\nthen run `cargo xtask up` again"
+        ))
+    } else {
+        Plan::Install
+    }
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_developer_who_is_not_root_gets_the_exact_install_line() {
+        let missing = ["prometheus", "prometheus-alertmanager"];
+        assert_eq!(plan(&[], false, true), Plan::Nothing);
+        assert_eq!(plan(&missing, true, true), Plan::Install);
+        match plan(&missing, false, true) {
+            Plan::Refuse(why) => assert!(
+                why.contains("\n  sudo apt-get install -y prometheus prometheus-alertmanager\n"),
+                "{why}"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(plan(&missing, true, false), Plan::Refuse(_)));
+    }
 }
