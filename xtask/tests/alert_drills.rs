@@ -137,19 +137,30 @@ impl OutboxTail {
     }
 }
 
-/// Runs an example's logs command as an operator would, returning its hits.
+/// Runs an example's logs command as an operator would (the stack's `oncall` build,
+/// from the repository, so it finds the admin token in .stack/secrets/), returning
+/// the log records it printed.
 fn run_logs_command(command: &str) -> Result<Vec<Value>> {
-    let out = Command::new("sh").arg("-c").arg(command).output()?;
-    anyhow::ensure!(out.status.success(), "{command} failed");
-    let v: Value =
-        serde_json::from_slice(&out.stdout).with_context(|| format!("{command}: not JSON"))?;
-    Ok(v["hits"]["hits"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|h| h["_source"].clone())
-        .collect())
+    let root = layout().root;
+    let args = command
+        .strip_prefix("oncall ")
+        .with_context(|| format!("not an oncall command: {command}"))?;
+    let oncall = root.join("target/release/oncall");
+    let out = Command::new(&oncall)
+        .args(args.split_whitespace())
+        .current_dir(&root)
+        .output()
+        .with_context(|| format!("running {}", oncall.display()))?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{command} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).with_context(|| format!("{command}: not NDJSON: {l}")))
+        .collect()
 }
 
 fn wait_until_quiet() -> Result<()> {

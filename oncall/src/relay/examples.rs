@@ -91,8 +91,6 @@ pub fn query(
 /// are skipped).
 pub fn from_hits(
     answer: &Value,
-    elasticsearch: &Url,
-    index: &str,
     kibana: &Url,
     (from, to): (DateTime<Utc>, DateTime<Utc>),
 ) -> Vec<Example> {
@@ -110,7 +108,7 @@ pub fn from_hits(
                     .as_u64()
                     .and_then(|c| u16::try_from(c).ok()),
                 duration_ms: source["duration_ms"].as_f64(),
-                logs_command: links::logs_command(elasticsearch, index, &request_id),
+                logs_command: links::logs_command(&request_id, from, to),
                 logs_url: links::kibana_discover_url(kibana, &request_id, from, to),
                 request_id,
             })
@@ -137,13 +135,7 @@ impl ExampleFinder {
     ) -> Result<Vec<Example>, EsError> {
         let body = query(kind, job, route, range.0, range.1, self.limit);
         let answer = self.elasticsearch.search(&self.index, &body).await?;
-        Ok(from_hits(
-            &answer,
-            self.elasticsearch.base(),
-            &self.index,
-            &self.kibana,
-            range,
-        ))
+        Ok(from_hits(&answer, &self.kibana, range))
     }
 }
 
@@ -210,16 +202,17 @@ mod tests {
             {"_source": {"trace.id": "no request id: skipped"}},
             {"_source": {"request_id": "r2"}},
         ]}});
-        let es: Url = "http://127.0.0.1:9200".parse().unwrap();
         let kibana: Url = "http://127.0.0.1:5601".parse().unwrap();
         let range = (at("2026-12-01T14:00:00Z"), at("2026-12-01T14:10:00Z"));
-        let examples = from_hits(&answer, &es, "logs-alertingscout-*", &kibana, range);
+        let examples = from_hits(&answer, &kibana, range);
         assert_eq!(examples.len(), 2);
         assert_eq!(examples[0].request_id, "r1");
         assert_eq!(examples[0].trace_id.as_deref(), Some("t1"));
         assert_eq!(examples[0].status_code, Some(500));
         assert_eq!(examples[0].duration_ms, Some(12.5));
-        assert!(examples[0].logs_command.contains("request_id%3A%22r1%22"));
+        assert!(examples[0]
+            .logs_command
+            .starts_with("oncall logs --request-id r1 --from "));
         assert!(examples[0].logs_url.contains("request_id:%22r1%22"));
         assert_eq!(examples[1].status_code, None);
     }

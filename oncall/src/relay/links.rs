@@ -7,17 +7,17 @@ use url::Url;
 /// Kibana data view of the service's logs (the saved objects in elastic/ use this id).
 pub const LOGS_DATA_VIEW: &str = "alertingscout-logs";
 
-/// A shell command printing every log record of one request, oldest first.
-pub fn logs_command(elasticsearch: &Url, index: &str, request_id: &str) -> String {
-    let mut url = elasticsearch.clone();
-    url.set_path(&format!("{index}/_search"));
-    url.query_pairs_mut()
-        .append_pair("q", &format!("request_id:\"{request_id}\""))
-        .append_pair("sort", "@timestamp:asc")
-        .append_pair("size", "1000");
-    // Single quotes: the shell must not touch the URL; a request id cannot hold one
-    // (the service accepts only [A-Za-z0-9._-]), and url-encoding removes any anyway.
-    format!("curl -s '{url}'")
+/// The operator's command printing every log record of one request within the
+/// alert's window, oldest first: `oncall logs`, which authenticates the operator,
+/// checks the role and audits the read (docs/security.md), rather than a raw query
+/// on Elasticsearch. Shell-safe as is: request ids are `[A-Za-z0-9._-]` only.
+pub fn logs_command(request_id: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    let iso = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+    format!(
+        "oncall logs --request-id {request_id} --from {} --to {} --format ndjson",
+        iso(from),
+        iso(to)
+    )
 }
 
 /// Kibana Discover filtered by request_id over [from, to].
@@ -70,12 +70,15 @@ mod tests {
     }
 
     #[test]
-    fn logs_command_queries_one_request_id() {
-        let es: Url = "http://127.0.0.1:9200".parse().unwrap();
-        let cmd = logs_command(&es, "logs-alertingscout-*", "lt1-42");
+    fn logs_command_reads_one_request_through_oncall_logs() {
+        let cmd = logs_command(
+            "lt1-42",
+            at("2026-12-01T14:00:00Z"),
+            at("2026-12-01T14:10:00Z"),
+        );
         assert_eq!(
             cmd,
-            "curl -s 'http://127.0.0.1:9200/logs-alertingscout-*/_search?q=request_id%3A%22lt1-42%22&sort=%40timestamp%3Aasc&size=1000'"
+            "oncall logs --request-id lt1-42 --from 2026-12-01T14:00:00.000Z --to 2026-12-01T14:10:00.000Z --format ndjson"
         );
     }
 
