@@ -48,6 +48,8 @@ step "dashboards: oncall snapshot rendered from the live Prometheus and screensh
     bash -c 'command -v chromium >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; }; cargo test -p oncall --features stack-tests --locked --test snapshot -- --nocapture'
 step "logs: oncall log API against the real Elasticsearch (tokens, roles, filters past 10,000 hits, NDJSON/CSV, one audit record per query, no read without one)" \
     cargo test -p oncall --features stack-tests --locked --test logs -- --nocapture
+step "retention: back-dated daily indices on the real Elasticsearch (day 15 goes, day 14 stays, audit day 401 goes, decoys untouched; oncall retention run and the oncall serve schedule, audited)" \
+    cargo test -p oncall --features stack-tests --locked --test retention -- --nocapture
 step "loadtest: smoke scenario against the stack's service, counts checked in Prometheus" \
     cargo run --quiet --locked -p loadtest -- run loadtest/scenarios/smoke.toml \
     --target http://127.0.0.1:8080 --prometheus http://127.0.0.1:9090 --quiet

@@ -35,6 +35,91 @@ pub enum Command {
     /// Manages the operators file (on the server's host; role admin's job).
     #[command(subcommand)]
     Operators(OperatorsCommand),
+    /// Deletes the daily logs/traces indices and audit records past their
+    /// retention (`oncall serve` also does it on a schedule).
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+/// How long Elasticsearch keeps things (docs/retention.md).
+#[derive(Debug, Clone, Args)]
+pub struct RetentionPolicy {
+    /// Days the daily logs-alertingscout-* and traces-alertingscout-* indices are
+    /// kept: at UTC date D the index of day D-N stays, D-(N+1) is deleted.
+    #[arg(long, env = "ONCALL_RETENTION_DAYS", default_value_t = crate::retention::DEFAULT_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub retention_days: u32,
+
+    /// Days audit records are kept (same day rule, on their @timestamp).
+    #[arg(long, env = "ONCALL_AUDIT_RETENTION_DAYS", default_value_t = crate::retention::DEFAULT_AUDIT_RETENTION_DAYS, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub audit_retention_days: u32,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum RetentionCommand {
+    /// Runs retention now against Elasticsearch (on the server's host, an admin's
+    /// job like `oncall operators`) and prints what it deletes; audited.
+    Run(Box<RetentionRunSettings>),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RetentionRunSettings {
+    /// Prints what would be deleted; deletes and audits nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// The operator named in the audit record (default: local:$USER).
+    #[arg(long, env = "ONCALL_RETENTION_OPERATOR")]
+    pub operator: Option<String>,
+
+    #[command(flatten)]
+    pub policy: RetentionPolicy,
+
+    #[arg(
+        long,
+        env = "ONCALL_ELASTICSEARCH_URL",
+        default_value = "http://127.0.0.1:9200"
+    )]
+    pub elasticsearch_url: Url,
+
+    /// Elasticsearch user that may delete the daily indices (unset: no authentication).
+    #[arg(long, env = "ONCALL_ELASTICSEARCH_USER", hide_env_values = true)]
+    pub elasticsearch_user: Option<String>,
+
+    #[arg(long, env = "ONCALL_ELASTICSEARCH_PASSWORD", hide_env_values = true)]
+    pub elasticsearch_password: Option<String>,
+
+    /// The prefix of the daily audit indices (the run's record goes to today's;
+    /// days past the audit retention are deleted).
+    #[arg(
+        long,
+        env = "ONCALL_AUDIT_INDEX",
+        default_value = "alertingscout-audit"
+    )]
+    pub audit_index: String,
+
+    #[arg(long, env = "ONCALL_AUDIT_ELASTICSEARCH_URL", value_parser = optional_url)]
+    pub audit_elasticsearch_url: Option<OptionalUrl>,
+
+    #[arg(long, env = "ONCALL_AUDIT_ELASTICSEARCH_USER", hide_env_values = true)]
+    pub audit_elasticsearch_user: Option<String>,
+
+    #[arg(
+        long,
+        env = "ONCALL_AUDIT_ELASTICSEARCH_PASSWORD",
+        hide_env_values = true
+    )]
+    pub audit_elasticsearch_password: Option<String>,
+}
+
+/// How often `oncall serve` runs retention; `None` (0 or off) disables it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Interval(pub Option<Duration>);
+
+fn interval(text: &str) -> Result<Interval, String> {
+    match text.trim() {
+        "0" | "off" | "" => Ok(Interval(None)),
+        t => crate::snapshot::parse_since(t).map(|d| Interval(Some(d))),
+    }
 }
 
 /// Where the on-call server is and which token to show it.
@@ -297,7 +382,7 @@ pub struct ServeSettings {
     #[arg(long, env = "ONCALL_ELASTICSEARCH_PASSWORD", hide_env_values = true)]
     pub elasticsearch_password: Option<String>,
 
-    /// The audit index (create-only writes).
+    /// The prefix of the daily audit indices `<prefix>-YYYY.MM.DD` (create-only writes).
     #[arg(
         long,
         env = "ONCALL_AUDIT_INDEX",
@@ -324,6 +409,13 @@ pub struct ServeSettings {
     /// Timeout of one Elasticsearch request of the log API.
     #[arg(long, env = "ONCALL_LOGS_TIMEOUT_MS", default_value = "30000", value_parser = millis)]
     pub logs_timeout: Duration,
+
+    #[command(flatten)]
+    pub retention: RetentionPolicy,
+
+    /// How often retention runs (first at start): 1h, 30m, 10s; 0 or off disables it.
+    #[arg(long, env = "ONCALL_RETENTION_INTERVAL", default_value = crate::retention::DEFAULT_INTERVAL, value_parser = interval)]
+    pub retention_interval: Interval,
 }
 
 /// A URL, or nothing when empty (compose passes `${VAR:-}` through as "").
@@ -365,6 +457,42 @@ mod tests {
         assert_eq!(s.outbox, PathBuf::from(".stack/oncall/outbox.ndjson"));
         assert!(s.slack_webhook().is_none());
         assert_eq!(s.delivery_attempts, 4);
+        assert_eq!(s.retention.retention_days, 14);
+        assert_eq!(s.retention.audit_retention_days, 400);
+        assert_eq!(
+            s.retention_interval,
+            Interval(Some(Duration::from_secs(3600)))
+        );
+    }
+
+    #[test]
+    fn retention_settings_parse() {
+        for off in ["0", "off"] {
+            let cli = Cli::try_parse_from(["oncall", "serve", "--retention-interval", off])
+                .expect("off parses");
+            let Command::Serve(s) = cli.command else {
+                panic!("serve")
+            };
+            assert_eq!(s.retention_interval, Interval(None));
+        }
+        assert!(Cli::try_parse_from(["oncall", "serve", "--retention-interval", "soon"]).is_err());
+        assert!(Cli::try_parse_from(["oncall", "serve", "--retention-days", "0"]).is_err());
+        let cli = Cli::try_parse_from([
+            "oncall",
+            "retention",
+            "run",
+            "--dry-run",
+            "--retention-days",
+            "7",
+        ])
+        .expect("parses");
+        let Command::Retention(RetentionCommand::Run(r)) = cli.command else {
+            panic!("retention run")
+        };
+        assert!(r.dry_run);
+        assert_eq!(r.policy.retention_days, 7);
+        assert_eq!(r.policy.audit_retention_days, 400);
+        assert_eq!(r.audit_index, "alertingscout-audit");
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod logs;
 pub mod operators;
 pub mod prometheus;
 pub mod relay;
+pub mod retention;
 pub mod serve;
 pub mod snapshot;
 pub mod telemetry;

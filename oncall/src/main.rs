@@ -10,5 +10,6 @@ fn main() -> anyhow::Result<()> {
         Command::Logs(settings) => oncall::logs::client::run_logs(settings),
         Command::Audit(settings) => oncall::logs::client::run_audit(settings),
         Command::Operators(command) => oncall::operators::run(command),
+        Command::Retention(command) => oncall::retention::run_command(command),
     }
 }

@@ -15,6 +15,7 @@ use crate::relay::delivery::{Deliverer, Outbox, RetryPolicy, SlackWebhook, Targe
 use crate::relay::examples::ExampleFinder;
 use crate::relay::metrics::RelayMetrics;
 use crate::relay::{self, Relay};
+use crate::retention::{self, run::Retention};
 use crate::telemetry;
 use opentelemetry::metrics::Meter;
 
@@ -83,6 +84,47 @@ pub fn build_log_api(settings: &ServeSettings) -> anyhow::Result<LogApi> {
     })
 }
 
+/// The schedule's retention: the log API's Elasticsearch and audit trail.
+fn retention_of(settings: &ServeSettings, log_api: &LogApi) -> Retention {
+    Retention {
+        es: log_api.logs.clone(),
+        audit: log_api.audit.clone(),
+        prefixes: retention::DAILY_PREFIXES
+            .iter()
+            .map(|p| (*p).to_owned())
+            .collect(),
+        days: settings.retention.retention_days,
+        audit_days: settings.retention.audit_retention_days,
+    }
+}
+
+/// Runs retention now and then every `every`, as operator `oncall-serve`.
+fn schedule_retention(retention: Retention, every: Duration) {
+    tracing::info!(every = ?every, days = retention.days, audit_days = retention.audit_days, "retention scheduled");
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match retention
+                .run(
+                    retention::SCHEDULE_OPERATOR,
+                    "admin",
+                    false,
+                    chrono::Utc::now(),
+                )
+                .await
+            {
+                Ok(o) if !o.indices.is_empty() => {
+                    tracing::info!(indices = ?o.indices, audit_id = ?o.audit_id, "retention run done")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "retention run failed"),
+            }
+        }
+    });
+}
+
 pub fn run(settings: ServeSettings) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -99,6 +141,11 @@ pub fn run(settings: ServeSettings) -> anyhow::Result<()> {
         // fails instead, with the reason, until the audit trail is writable).
         if let Err(e) = log_api.audit.ensure_index().await {
             tracing::warn!(index = %settings.audit_index, error = %e, "audit index not ensured");
+        }
+        if let Some(every) = settings.retention_interval.0 {
+            schedule_retention(retention_of(&settings, &log_api), every);
+        } else {
+            tracing::info!("retention schedule off (ONCALL_RETENTION_INTERVAL=0)");
         }
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await

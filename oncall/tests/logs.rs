@@ -13,7 +13,25 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use testkit::process::Spawned;
 
-const ES: &str = "http://127.0.0.1:9200";
+/// ONCALL_ELASTICSEARCH_URL, default the stack's.
+fn es_url() -> String {
+    std::env::var("ONCALL_ELASTICSEARCH_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "http://127.0.0.1:9200".to_owned())
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// The daily audit indices of `prefix` a run can write: today's and, past
+/// midnight, tomorrow's (UTC).
+fn audit_days(prefix: &str) -> Vec<String> {
+    let today = chrono::Utc::now().date_naive();
+    [today, today + chrono::Days::new(1)]
+        .iter()
+        .map(|d| format!("{prefix}-{}", d.format("%Y.%m.%d")))
+        .collect()
+}
 const BULK: usize = 10_500;
 const PII_KEY: &str = "oncall-test-pseudonym-key-0123456789";
 
@@ -34,24 +52,25 @@ struct Run {
 
 impl Run {
     async fn es(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self.http.request(method, format!("{ES}/{path}"));
+        let es = es_url();
+        let mut req = self.http.request(method, format!("{es}/{path}"));
         if let Some(b) = body {
             req = req.json(&b);
         }
         let resp = req
             .send()
             .await
-            .unwrap_or_else(|e| panic!("Elasticsearch at {ES}: {e}; run `cargo xtask up`"));
+            .unwrap_or_else(|e| panic!("Elasticsearch at {es}: {e}; run `cargo xtask up`"));
         resp.json().await.unwrap_or(Value::Null)
     }
 
     async fn cleanup(&self) {
-        for index in [
-            &self.logs_index,
-            &self.audit_index,
-            &format!("{}-closed", self.audit_index),
-        ] {
-            let _ = self.http.delete(format!("{ES}/{index}")).send().await;
+        let es = es_url();
+        let mut indices = vec![self.logs_index.clone()];
+        indices.extend(audit_days(&self.audit_index));
+        indices.extend(audit_days(&format!("{}-closed", self.audit_index)));
+        for index in indices {
+            let _ = self.http.delete(format!("{es}/{index}")).send().await;
         }
     }
 
@@ -65,7 +84,7 @@ impl Run {
             .arg("serve")
             .env("ONCALL_LISTEN", "127.0.0.1:0")
             .env("ONCALL_OUTBOX", self.dir.path().join("outbox.ndjson"))
-            .env("ONCALL_ELASTICSEARCH_URL", ES)
+            .env("ONCALL_ELASTICSEARCH_URL", es_url())
             .env("ONCALL_LOGS_INDEX", &self.logs_index)
             .env("ONCALL_AUDIT_INDEX", &self.audit_index)
             .env("ONCALL_OPERATORS", self.operators())
@@ -91,14 +110,14 @@ impl Run {
     async fn audit_records(&self) -> Vec<Value> {
         self.es(
             reqwest::Method::POST,
-            &format!("{}/_refresh", self.audit_index),
+            &format!("{}-*/_refresh", self.audit_index),
             None,
         )
         .await;
         let answer = self
             .es(
                 reqwest::Method::POST,
-                &format!("{}/_search", self.audit_index),
+                &format!("{}-*/_search", self.audit_index),
                 Some(json!({"size": 1000, "sort": [{"@timestamp": "asc"}]})),
             )
             .await;
@@ -124,8 +143,9 @@ impl Drop for Cleanup {
             };
             rt.block_on(async {
                 let http = reqwest::Client::new();
+                let es = es_url();
                 for index in indices {
-                    let _ = http.delete(format!("{ES}/{index}")).send().await;
+                    let _ = http.delete(format!("{es}/{index}")).send().await;
                 }
             });
         })
@@ -164,11 +184,10 @@ async fn the_log_api_is_authenticated_role_checked_filtered_and_audited() {
         http: reqwest::Client::new(),
     };
     run.cleanup().await;
-    let _cleanup = Cleanup(vec![
-        run.logs_index.clone(),
-        run.audit_index.clone(),
-        format!("{}-closed", run.audit_index),
-    ]);
+    let mut indices = vec![run.logs_index.clone()];
+    indices.extend(audit_days(&run.audit_index));
+    indices.extend(audit_days(&format!("{}-closed", run.audit_index)));
+    let _cleanup = Cleanup(indices);
 
     // Operators: alice reads logs, audrey also reads the audit trail.
     let mut ops = oncall::operators::Operators::default();
@@ -238,7 +257,11 @@ async fn the_log_api_is_authenticated_role_checked_filtered_and_audited() {
     }
     let answer: Value = run
         .http
-        .post(format!("{ES}/{}/_bulk?refresh=true", run.logs_index))
+        .post(format!(
+            "{}/{}/_bulk?refresh=true",
+            es_url(),
+            run.logs_index
+        ))
         .header("content-type", "application/x-ndjson")
         .body(body)
         .send()
@@ -424,10 +447,13 @@ async fn the_log_api_is_authenticated_role_checked_filtered_and_audited() {
 
     // No read without a trace: an unreachable audit Elasticsearch, or a closed
     // audit index, fails the query with the reason and returns no logs.
+    // (The audit trail is daily: today's index of the prefix `closed` is closed.)
     let closed = format!("{}-closed", run.audit_index);
-    run.es(reqwest::Method::PUT, &closed, None).await;
-    run.es(reqwest::Method::POST, &format!("{closed}/_close"), None)
-        .await;
+    for day in audit_days(&closed) {
+        run.es(reqwest::Method::PUT, &day, None).await;
+        run.es(reqwest::Method::POST, &format!("{day}/_close"), None)
+            .await;
+    }
     for extra in [
         vec![("ONCALL_AUDIT_ELASTICSEARCH_URL", "http://127.0.0.1:9")],
         vec![("ONCALL_AUDIT_INDEX", closed.as_str())],

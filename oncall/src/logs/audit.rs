@@ -1,6 +1,10 @@
 //! The audit trail: one record per query or export, appended with
 //! `op_type=create` (the writer's Elasticsearch user may create documents and
-//! nothing else), and read back for auditors.
+//! the day's index, nothing else), and read back for auditors.
+//!
+//! Records go to daily indices `<index>-YYYY.MM.DD` (the record's UTC day), so
+//! the trail stays append-only: retention drops whole days past the audit
+//! retention (`crate::retention`) and never edits or deletes a record.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -16,7 +20,7 @@ pub struct AuditRecord {
     pub timestamp: DateTime<Utc>,
     pub operator: String,
     pub role: &'static str,
-    /// `logs.query` or `audit.read`.
+    /// `logs.query`, `audit.read` or `retention.delete`.
     pub action: &'static str,
     pub filters: Value,
     pub hits: u64,
@@ -44,7 +48,7 @@ impl AuditRecord {
     }
 }
 
-/// Mapping of the audit index (made at `oncall serve` start when missing).
+/// Mapping of a daily audit index (made before the day's first record).
 pub fn mapping() -> Value {
     json!({
         "settings": { "number_of_shards": 1, "number_of_replicas": 0 },
@@ -69,15 +73,32 @@ pub struct AuditTrail {
     pub writer: Elasticsearch,
     /// The reader (the log reader's credentials).
     pub reader: Elasticsearch,
+    /// The prefix of the daily indices (`ONCALL_AUDIT_INDEX`).
     pub index: String,
 }
 
 impl AuditTrail {
-    /// Creates the index with its mapping unless it exists.
+    /// The daily index of a record made at `at`.
+    pub fn day_index(&self, at: DateTime<Utc>) -> String {
+        format!("{}-{}", self.index, at.format("%Y.%m.%d"))
+    }
+
+    /// What the reader searches: the daily indices, and the single index of
+    /// earlier versions (`<index>` itself) when it is still there.
+    pub fn pattern(&self) -> String {
+        format!("{0}-*,{0}", self.index)
+    }
+
+    /// Creates today's index with its mapping unless it exists (at `oncall serve` start).
     pub async fn ensure_index(&self) -> Result<(), EsError> {
+        self.ensure_day(&self.day_index(Utc::now())).await
+    }
+
+    /// Creates `index` with the mapping unless it exists.
+    async fn ensure_day(&self, index: &str) -> Result<(), EsError> {
         match self
             .writer
-            .send(reqwest::Method::PUT, &self.index, &[], Some(&mapping()))
+            .send(reqwest::Method::PUT, index, &[], Some(&mapping()))
             .await
         {
             Ok(_) => Ok(()),
@@ -90,14 +111,17 @@ impl AuditTrail {
         }
     }
 
-    /// Appends `record`; its id.
+    /// Appends `record` to its day's index (made first, with the mapping, when
+    /// missing: a dynamic mapping must never decide the audit fields); its id.
     pub async fn append(&self, record: &AuditRecord) -> Result<String, EsError> {
         let body = serde_json::to_value(record).map_err(|e| EsError::Decode(e.to_string()))?;
+        let index = self.day_index(record.timestamp);
+        self.ensure_day(&index).await?;
         let answer = self
             .writer
             .send(
                 reqwest::Method::POST,
-                &format!("{}/_doc", self.index),
+                &format!("{index}/_doc"),
                 &[("op_type", "create")],
                 Some(&body),
             )
@@ -135,15 +159,39 @@ impl AuditTrail {
             .reader
             .send(
                 reqwest::Method::POST,
-                &format!("{}/_refresh", self.index),
-                &[],
+                &format!("{}/_refresh", self.pattern()),
+                &[("ignore_unavailable", "true"), ("allow_no_indices", "true")],
                 None,
             )
             .await;
-        let answer = self.reader.search(&self.index, &body).await?;
+        let answer = self.reader.search(&self.pattern(), &body).await?;
         Ok(answer["hits"]["hits"]
             .as_array()
             .map(|hits| hits.iter().map(|h| h["_source"].clone()).collect())
             .unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_go_to_their_utc_day_and_reads_cover_every_day() {
+        let es = Elasticsearch::new(
+            url::Url::parse("http://127.0.0.1:9").expect("url"),
+            std::time::Duration::from_secs(1),
+        )
+        .expect("client");
+        let trail = AuditTrail {
+            writer: es.clone(),
+            reader: es,
+            index: "alertingscout-audit".into(),
+        };
+        let at = DateTime::parse_from_rfc3339("2026-12-31T23:59:59-01:00")
+            .expect("time")
+            .with_timezone(&Utc);
+        assert_eq!(trail.day_index(at), "alertingscout-audit-2027.01.01");
+        assert_eq!(trail.pattern(), "alertingscout-audit-*,alertingscout-audit");
     }
 }
