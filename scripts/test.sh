@@ -41,8 +41,8 @@ step "prometheus: promtool check config + rules, rule unit tests; amtool check-c
 # Same package set as `cargo xtask up`'s build, so its release artifacts are reused.
 step "overhead: added instructions per request under callgrind, against the budget" \
     bash -c 'cargo build --quiet --release --locked -p alertingscout -p oncall --examples && cargo run --quiet --locked -p loadtest -- instructions'
-step "stack: tests against the real pipeline (incl. exemplars, the dashboard proof and freshness, backend swap)" \
-    cargo test -p xtask --features stack-tests --locked --test stack --test dashboards_live --test backend_swap -- --nocapture
+step "stack: tests against the real pipeline (incl. Elasticsearch users and roles, exemplars, the dashboard proof and freshness, backend swap)" \
+    cargo test -p xtask --features stack-tests --locked --test es_security --test stack --test dashboards_live --test backend_swap -- --nocapture
 # Chromium (Debian package) screenshots the snapshot page; installed here when missing.
 step "dashboards: oncall snapshot rendered from the live Prometheus and screenshotted in headless Chromium" \
     bash -c 'command -v chromium >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; }; cargo test -p oncall --features stack-tests --locked --test snapshot -- --nocapture'

@@ -40,9 +40,20 @@ async fn main() -> anyhow::Result<()> {
     let id = format!("oncallbench-{}", std::process::id());
     let index = format!("logs-{id}");
     let audit_index = format!("{id}-audit");
-    let http = reqwest::Client::new();
-    let result = run(&http, docs, &index, &audit_index).await;
-    for i in [&index, &audit_index] {
+    // Elasticsearch has security on: the bench loads, queries and cleans up as
+    // elastic-admin (its password from .stack/secrets, as the tests read it).
+    let admin = testkit::elastic::credentials(testkit::elastic::ADMIN);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        admin.authorization().parse()?,
+    );
+    let http = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?;
+    let result = run(&http, docs, &index, &audit_index, &admin).await;
+    // The audit trail is daily: `<prefix>-YYYY.MM.DD`.
+    for i in [index.clone(), format!("{audit_index}-*")] {
         let _ = http.delete(format!("{ES}/{i}")).send().await;
     }
     result
@@ -53,6 +64,7 @@ async fn run(
     docs: u64,
     index: &str,
     audit_index: &str,
+    admin: &testkit::elastic::Credentials,
 ) -> anyhow::Result<()> {
     // Load: 1 ms apart, one request id each, the `logs-*` template's mapping.
     http.put(format!("{ES}/{index}"))
@@ -119,7 +131,8 @@ async fn run(
         "bench-token-0123456789abcdef0123456789",
     );
     operators::save(&ops_file, &ops)?;
-    let es = Elasticsearch::new(ES.parse()?, Duration::from_secs(60))?;
+    let es = Elasticsearch::new(ES.parse()?, Duration::from_secs(60))?
+        .with_credentials(Some(admin.user.clone()), Some(admin.password.clone()));
     let api = Arc::new(LogApi {
         operators_file: ops_file,
         logs: es.clone(),

@@ -413,6 +413,23 @@ pub struct ServeSettings {
     #[command(flatten)]
     pub retention: RetentionPolicy,
 
+    /// Elasticsearch user of the retention schedule (lists and deletes the daily
+    /// logs and traces indices; unset: the log reader's credentials).
+    #[arg(
+        long,
+        env = "ONCALL_RETENTION_ELASTICSEARCH_USER",
+        hide_env_values = true
+    )]
+    pub retention_elasticsearch_user: Option<String>,
+
+    /// Its password.
+    #[arg(
+        long,
+        env = "ONCALL_RETENTION_ELASTICSEARCH_PASSWORD",
+        hide_env_values = true
+    )]
+    pub retention_elasticsearch_password: Option<String>,
+
     /// How often retention runs (first at start): 1h, 30m, 10s; 0 or off disables it.
     #[arg(long, env = "ONCALL_RETENTION_INTERVAL", default_value = crate::retention::DEFAULT_INTERVAL, value_parser = interval)]
     pub retention_interval: Interval,

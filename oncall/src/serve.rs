@@ -37,7 +37,11 @@ pub fn build_relay(settings: &ServeSettings, meter: &Meter) -> anyhow::Result<Re
             elasticsearch: Elasticsearch::new(
                 settings.elasticsearch_url.clone(),
                 settings.examples_timeout,
-            )?,
+            )?
+            .with_credentials(
+                settings.elasticsearch_user.clone(),
+                settings.elasticsearch_password.clone(),
+            ),
             index: settings.logs_index.clone(),
             kibana: settings.kibana_url.clone(),
             limit: settings.examples,
@@ -84,10 +88,21 @@ pub fn build_log_api(settings: &ServeSettings) -> anyhow::Result<LogApi> {
     })
 }
 
-/// The schedule's retention: the log API's Elasticsearch and audit trail.
-fn retention_of(settings: &ServeSettings, log_api: &LogApi) -> Retention {
-    Retention {
-        es: log_api.logs.clone(),
+/// The schedule's retention: its own Elasticsearch user when one is set (the log
+/// reader may not delete; docs/security.md), and the log API's audit trail.
+fn retention_of(settings: &ServeSettings, log_api: &LogApi) -> anyhow::Result<Retention> {
+    let es = match &settings.retention_elasticsearch_user {
+        Some(user) => {
+            Elasticsearch::new(settings.elasticsearch_url.clone(), settings.logs_timeout)?
+                .with_credentials(
+                    Some(user.clone()),
+                    settings.retention_elasticsearch_password.clone(),
+                )
+        }
+        None => log_api.logs.clone(),
+    };
+    Ok(Retention {
+        es,
         audit: log_api.audit.clone(),
         prefixes: retention::DAILY_PREFIXES
             .iter()
@@ -95,7 +110,7 @@ fn retention_of(settings: &ServeSettings, log_api: &LogApi) -> Retention {
             .collect(),
         days: settings.retention.retention_days,
         audit_days: settings.retention.audit_retention_days,
-    }
+    })
 }
 
 /// Runs retention now and then every `every`, as operator `oncall-serve`.
@@ -143,7 +158,7 @@ pub fn run(settings: ServeSettings) -> anyhow::Result<()> {
             tracing::warn!(index = %settings.audit_index, error = %e, "audit index not ensured");
         }
         if let Some(every) = settings.retention_interval.0 {
-            schedule_retention(retention_of(&settings, &log_api), every);
+            schedule_retention(retention_of(&settings, &log_api)?, every);
         } else {
             tracing::info!("retention schedule off (ONCALL_RETENTION_INTERVAL=0)");
         }

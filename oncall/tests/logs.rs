@@ -1,8 +1,11 @@
 //! The log API against the real Elasticsearch (`cargo xtask up` first): this
 //! test indexes its own records (over 10,000 under one request id, in its own
-//! `logs-oncalltest-*` index, which the stack's `logs-*` template maps), runs
-//! the real `oncall serve` with an operators file of its own, and drives it
-//! with the real `oncall logs` / `oncall audit`. Its indices are deleted at the end.
+//! `logs-alertingscout-oncalltest-*` index, which the stack's template maps), runs
+//! the real `oncall serve` with an operators file of its own and the stack's
+//! least-privileged Elasticsearch users (oncall-reader, oncall-audit-writer:
+//! their index patterns cover the test's indices), and drives it with the real
+//! `oncall logs` / `oncall audit`. Fixtures are written and deleted as
+//! elastic-admin. Its indices are deleted at the end.
 #![cfg(feature = "stack-tests")]
 
 use std::path::Path;
@@ -13,15 +16,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use testkit::process::Spawned;
 
-/// ONCALL_ELASTICSEARCH_URL, default the stack's.
-fn es_url() -> String {
-    std::env::var("ONCALL_ELASTICSEARCH_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| "http://127.0.0.1:9200".to_owned())
-        .trim_end_matches('/')
-        .to_owned()
-}
+use testkit::elastic::{self, credentials, es_url};
 
 /// The daily audit indices of `prefix` a run can write: today's and, past
 /// midnight, tomorrow's (UTC).
@@ -53,7 +48,11 @@ struct Run {
 impl Run {
     async fn es(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let es = es_url();
-        let mut req = self.http.request(method, format!("{es}/{path}"));
+        let admin = credentials(elastic::ADMIN);
+        let mut req = self
+            .http
+            .request(method, format!("{es}/{path}"))
+            .basic_auth(admin.user, Some(admin.password));
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -69,8 +68,14 @@ impl Run {
         let mut indices = vec![self.logs_index.clone()];
         indices.extend(audit_days(&self.audit_index));
         indices.extend(audit_days(&format!("{}-closed", self.audit_index)));
+        let admin = credentials(elastic::ADMIN);
         for index in indices {
-            let _ = self.http.delete(format!("{es}/{index}")).send().await;
+            let _ = self
+                .http
+                .delete(format!("{es}/{index}"))
+                .basic_auth(&admin.user, Some(&admin.password))
+                .send()
+                .await;
         }
     }
 
@@ -88,7 +93,11 @@ impl Run {
             .env("ONCALL_LOGS_INDEX", &self.logs_index)
             .env("ONCALL_AUDIT_INDEX", &self.audit_index)
             .env("ONCALL_OPERATORS", self.operators())
-            .env("OTEL_SDK_DISABLED", "true");
+            .env("OTEL_SDK_DISABLED", "true")
+            // Retention is retention.rs's: no schedule against the shared server here.
+            .env("ONCALL_RETENTION_INTERVAL", "off")
+            .envs(credentials(elastic::ONCALL_READER).oncall_env(""))
+            .envs(credentials(elastic::ONCALL_AUDIT_WRITER).oncall_env("AUDIT_"));
         for (k, v) in extra {
             command.env(k, v);
         }
@@ -144,8 +153,13 @@ impl Drop for Cleanup {
             rt.block_on(async {
                 let http = reqwest::Client::new();
                 let es = es_url();
+                let admin = credentials(elastic::ADMIN);
                 for index in indices {
-                    let _ = http.delete(format!("{es}/{index}")).send().await;
+                    let _ = http
+                        .delete(format!("{es}/{index}"))
+                        .basic_auth(&admin.user, Some(&admin.password))
+                        .send()
+                        .await;
                 }
             });
         })
@@ -177,8 +191,8 @@ async fn the_log_api_is_authenticated_role_checked_filtered_and_audited() {
         .unwrap_or(0);
     let id = format!("oncalltest-{}-{nanos}", std::process::id());
     let run = Run {
-        logs_index: format!("logs-{id}"),
-        audit_index: format!("{id}-audit"),
+        logs_index: format!("logs-alertingscout-{id}"),
+        audit_index: format!("alertingscout-audit-{id}"),
         id,
         dir: tempfile::tempdir().expect("tempdir"),
         http: reqwest::Client::new(),
@@ -262,6 +276,7 @@ async fn the_log_api_is_authenticated_role_checked_filtered_and_audited() {
             es_url(),
             run.logs_index
         ))
+        .basic_auth(elastic::ADMIN, Some(credentials(elastic::ADMIN).password))
         .header("content-type", "application/x-ndjson")
         .body(body)
         .send()

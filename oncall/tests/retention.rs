@@ -14,14 +14,7 @@ use chrono::{Days, NaiveDate, Utc};
 use serde_json::{json, Value};
 use testkit::process::Spawned;
 
-fn es_url() -> String {
-    std::env::var("ONCALL_ELASTICSEARCH_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| "http://127.0.0.1:9200".to_owned())
-        .trim_end_matches('/')
-        .to_owned()
-}
+use testkit::elastic::{self, credentials, es_url};
 
 fn day(today: NaiveDate, back: u64) -> String {
     (today - Days::new(back)).format("%Y.%m.%d").to_string()
@@ -34,7 +27,11 @@ struct Es {
 
 impl Es {
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}/{path}", self.url));
+        let admin = credentials(elastic::ADMIN);
+        let mut req = self
+            .http
+            .request(method, format!("{}/{path}", self.url))
+            .basic_auth(admin.user, Some(admin.password));
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -97,8 +94,13 @@ impl Drop for Cleanup {
             };
             rt.block_on(async {
                 let http = reqwest::Client::new();
+                let admin = credentials(elastic::ADMIN);
                 for index in indices {
-                    let _ = http.delete(format!("{url}/{index}")).send().await;
+                    let _ = http
+                        .delete(format!("{url}/{index}"))
+                        .basic_auth(&admin.user, Some(&admin.password))
+                        .send()
+                        .await;
                 }
             });
         })
@@ -133,8 +135,10 @@ async fn day_fifteen_goes_day_fourteen_stays_and_nothing_else_is_touched() {
     let today = now.date_naive();
     let nanos = now.timestamp_nanos_opt().unwrap_or(0);
     let id = format!("retentiontest-{}-{nanos}", std::process::id());
-    let audit = format!("{id}-audit");
-    let closed = format!("{id}-closed-audit");
+    // Under the audit writer's pattern (alertingscout-audit-*), so the schedule's
+    // least-privileged users can write its record.
+    let audit = format!("alertingscout-audit-{id}");
+    let closed = format!("{audit}-closed");
 
     let expired = [
         format!("logs-alertingscout-{}", day(today, 15)),
@@ -186,10 +190,26 @@ async fn day_fifteen_goes_day_fourteen_stays_and_nothing_else_is_touched() {
             .collect()
     };
 
+    // `oncall retention run` is an administrator's command: elastic-admin deletes
+    // (audit days too) and writes the record.
+    let admin = credentials(elastic::ADMIN);
+    let [(user_var, user), (password_var, password)] = admin.oncall_env("");
+    let [(audit_user_var, audit_user), (audit_password_var, audit_password)] =
+        admin.oncall_env("AUDIT_");
+    let as_admin = [
+        (user_var.as_str(), user.as_str()),
+        (password_var.as_str(), password.as_str()),
+        (audit_user_var.as_str(), audit_user.as_str()),
+        (audit_password_var.as_str(), audit_password.as_str()),
+    ];
     let env = [
         ("ONCALL_ELASTICSEARCH_URL", url.as_str()),
         ("ONCALL_AUDIT_INDEX", audit.as_str()),
         ("ONCALL_RETENTION_OPERATOR", "retention-test"),
+        as_admin[0],
+        as_admin[1],
+        as_admin[2],
+        as_admin[3],
     ];
 
     // Dry run: lists day 15 and the 401-day audit index, deletes and audits nothing.
@@ -227,6 +247,10 @@ async fn day_fifteen_goes_day_fourteen_stays_and_nothing_else_is_touched() {
         &[
             ("ONCALL_ELASTICSEARCH_URL", url.as_str()),
             ("ONCALL_AUDIT_INDEX", closed.as_str()),
+            as_admin[0],
+            as_admin[1],
+            as_admin[2],
+            as_admin[3],
         ],
     );
     let (stdout, stderr) = text(&out);
@@ -284,7 +308,11 @@ async fn day_fifteen_goes_day_fourteen_stays_and_nothing_else_is_touched() {
         .env("ONCALL_ELASTICSEARCH_URL", &url)
         .env("ONCALL_AUDIT_INDEX", &audit)
         .env("ONCALL_RETENTION_INTERVAL", "1s")
-        .env("OTEL_SDK_DISABLED", "true");
+        .env("OTEL_SDK_DISABLED", "true")
+        // The stack's users: retention lists and deletes, the audit writer appends.
+        .envs(credentials(elastic::ONCALL_READER).oncall_env(""))
+        .envs(credentials(elastic::ONCALL_AUDIT_WRITER).oncall_env("AUDIT_"))
+        .envs(credentials(elastic::ONCALL_RETENTION).oncall_env("RETENTION_"));
     let mut server = Spawned::start(command, "oncall listening on ", Duration::from_secs(20));
     let start = Instant::now();
     while es.exists(again).await {

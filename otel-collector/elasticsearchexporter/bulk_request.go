@@ -25,10 +25,12 @@ func (e *esExporter) sendBulk(ctx context.Context, items []bulkItem) (bulkSummar
 
 // doBulk sends a _bulk request and reads the result of every item. It
 // accounts for the request (bulk_requests, bulk_duration) and, when the
-// request as a whole fails, for its documents: a transport error, a 429/5xx
-// or an unreadable response is retryable (every document counted retried);
-// any other HTTP error status is permanent (every document counted failed
-// with error.type http_<status>, one ERROR log line).
+// request as a whole fails, for its documents: a transport error, a 429/5xx,
+// a 401 or an unreadable response is retryable (every document counted
+// retried); any other HTTP error status is permanent (every document counted
+// failed with error.type http_<status>, one ERROR log line). A 401 is retried
+// because it says the credentials are wrong or rotated, not the documents: the
+// sending queue keeps them until the password is fixed (one WARN line each time).
 func (e *esExporter) doBulk(ctx context.Context, body []byte, items []bulkItem) ([]itemResult, error) {
 	start := time.Now()
 	res, err := e.client.Bulk(bytes.NewReader(body),
@@ -49,6 +51,12 @@ func (e *esExporter) doBulk(ctx context.Context, body []byte, items []bulkItem) 
 		err := fmt.Errorf("_bulk request with %d %s: HTTP %d: %s", len(items), e.signal.items, res.StatusCode, bytes.TrimSpace(msg))
 		if res.StatusCode == 429 || res.StatusCode >= 500 {
 			e.tel.addDocs(ctx, outcomeRetried, len(items))
+			return nil, err
+		}
+		if res.StatusCode == 401 {
+			e.tel.addDocs(ctx, outcomeRetried, len(items))
+			e.logger.Warn("Elasticsearch refused the exporter's credentials (HTTP 401); documents kept for retry: check user and password",
+				zap.String("signal", e.signal.items), zap.Int("documents", len(items)))
 			return nil, err
 		}
 		e.tel.addFailedDocs(ctx, fmt.Sprintf("http_%d", res.StatusCode), len(items))

@@ -51,6 +51,11 @@ func TestTelemetryNamesAndAttributes(t *testing.T) {
 				docs:     []metricdata.DataPoint[int64]{{Attributes: attrs("logs", outcome("failed"), errType("http_403")), Value: 5}},
 				requests: []metricdata.DataPoint[int64]{{Attributes: attrs("logs", outcome("error")), Value: 1}},
 			}},
+		{name: "logs, credentials refused (retried, never dropped)", signal: "logs", status: 401,
+			want: points{
+				docs:     []metricdata.DataPoint[int64]{{Attributes: attrs("logs", outcome("retried")), Value: 5}},
+				requests: []metricdata.DataPoint[int64]{{Attributes: attrs("logs", outcome("error")), Value: 1}},
+			}},
 		{name: "traces", signal: "traces", status: 200, items: []int{201, 201},
 			want: points{
 				docs:     []metricdata.DataPoint[int64]{{Attributes: attrs("traces", outcome("indexed")), Value: 2}},

@@ -35,6 +35,10 @@ var (
 	esURL        = strings.TrimRight(envOr("ES_URL", "http://127.0.0.1:9200"), "/")
 	esScript     = envOr("ES_SCRIPT", filepath.Join(repoRoot, "elastic/es.sh"))
 	httpClient   = &http.Client{Timeout: 60 * time.Second}
+	// Elasticsearch runs with security on (docs/security.md): the harness reads
+	// and cleans up as elastic-admin; the Collectors it starts write as admin
+	// too unless a test names a user (TestAuthenticatedWriter).
+	esAdmin = esUser("elastic-admin")
 )
 
 func mustAbs(p string) string {
@@ -50,6 +54,29 @@ func envOr(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// credentials of a file-realm user: ES_PASSWORD_<USER> (as elastic/es.sh reads
+// it), else the secret es.sh / cargo xtask made in $STACK_DIR/secrets/<user>.
+type credentials struct{ user, password string }
+
+func esUser(user string) credentials {
+	env := "ES_PASSWORD_" + strings.ToUpper(strings.ReplaceAll(user, "-", "_"))
+	if p := os.Getenv(env); p != "" {
+		return credentials{user, p}
+	}
+	stack := envOr("STACK_DIR", filepath.Join(repoRoot, ".stack"))
+	b, err := os.ReadFile(filepath.Join(stack, "secrets", user))
+	if err != nil {
+		return credentials{user: user}
+	}
+	return credentials{user, strings.TrimSpace(string(b))}
+}
+
+func (c credentials) authorize(req *http.Request) {
+	if c.password != "" {
+		req.SetBasicAuth(c.user, c.password)
+	}
 }
 
 func TestMain(m *testing.M) {
@@ -74,7 +101,12 @@ func TestMain(m *testing.M) {
 
 func esHealthy() error {
 	c := &http.Client{Timeout: 3 * time.Second}
-	res, err := c.Get(esURL + "/_cluster/health")
+	req, err := http.NewRequest("GET", esURL+"/_cluster/health", nil)
+	if err != nil {
+		return err
+	}
+	esAdmin.authorize(req)
+	res, err := c.Do(req)
 	if err != nil {
 		return err
 	}
@@ -99,6 +131,7 @@ func esDo(method, path string, body any) (int, []byte, error) {
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	esAdmin.authorize(req)
 	res, err := httpClient.Do(req)
 	if err != nil {
 		return 0, nil, err
@@ -280,6 +313,7 @@ type collectorOpts struct {
 	numConsumers int
 	batchMin     int
 	batchMax     int
+	esUser       *credentials // who the exporter logs in as (default elastic-admin)
 }
 
 func newCollector(t *testing.T, o collectorOpts) *collector {
@@ -301,8 +335,14 @@ func newCollector(t *testing.T, o collectorOpts) *collector {
 		otlpPort: freePort(t), metricPort: freePort(t), healthPort: freePort(t),
 		logPath: filepath.Join(t.TempDir(), "collector.log"),
 	}
+	user := esAdmin
+	if o.esUser != nil {
+		user = *o.esUser
+	}
 	c.env = append(os.Environ(),
 		"ES_ENDPOINT="+esURL,
+		"ES_USER="+user.user, "ES_PASSWORD="+user.password,
+		"ELASTICSEARCH_USER="+user.user, "ELASTICSEARCH_PASSWORD="+user.password,
 		"LOGS_INDEX="+o.logsIndex,
 		"TRACES_INDEX="+o.tracesIndex,
 		"STORAGE_DIR="+o.storageDir,

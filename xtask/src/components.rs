@@ -189,9 +189,16 @@ fn elasticsearch_owned(layout: &Layout) -> std::path::PathBuf {
     layout.run_dir().join("elasticsearch.owned")
 }
 
+/// Elasticsearch answers its health as elastic-admin (security is on: an
+/// anonymous probe gets 401).
+pub fn elasticsearch_healthy(layout: &Layout) -> Result<bool> {
+    let auth = secrets::es_authorization(layout, secrets::es_users::ADMIN)?;
+    Ok(probe::is_ok_as(&Elasticsearch.health_url(), &auth))
+}
+
 pub fn elasticsearch_up(layout: &Layout) -> Result<Outcome> {
     let ours = elasticsearch_owned(layout).exists();
-    if probe::is_ok(&Elasticsearch.health_url()) {
+    if elasticsearch_healthy(layout)? {
         // Re-install the templates (idempotent) so a changed template lands.
         es_script(layout, "start")?;
         return Ok(if ours {
@@ -216,7 +223,7 @@ pub fn elasticsearch_down(layout: &Layout) -> Result<bool> {
     if !owned.exists() {
         return Ok(false);
     }
-    let was_up = probe::is_ok(&Elasticsearch.health_url());
+    let was_up = elasticsearch_healthy(layout)?;
     es_script(layout, "stop")?;
     let _ = std::fs::remove_file(owned);
     Ok(was_up)
@@ -293,22 +300,49 @@ pub fn collector_up(layout: &Layout, bin: &Path, config: &Path) -> Result<Outcom
         &stamp,
         config.as_os_str().as_encoded_bytes(),
         &text,
-        config_env(&String::from_utf8_lossy(&text)).as_bytes(),
+        config_env(&String::from_utf8_lossy(&text), layout).as_bytes(),
     ]);
     let mut cmd = Command::new(bin);
     cmd.arg("--config").arg(config);
     cmd.env("OTELCOL_STORAGE_DIR", &storage);
+    cmd.envs(collector_env(layout)?);
     ensure_running(layout, Collector, cmd, &fp, Duration::from_secs(60))
+}
+
+/// The exporter's Elasticsearch credentials (the config's ELASTICSEARCH_USER and
+/// ELASTICSEARCH_PASSWORD placeholders): the create-only writer, unless the caller
+/// set them.
+fn collector_env(layout: &Layout) -> Result<Vec<(&'static str, String)>> {
+    let user = std::env::var("ELASTICSEARCH_USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| secrets::es_users::COLLECTOR_WRITER.to_string());
+    let password = match std::env::var("ELASTICSEARCH_PASSWORD") {
+        Ok(p) if !p.is_empty() => p,
+        _ => secrets::es_password(layout, &user)?,
+    };
+    Ok(vec![
+        ("ELASTICSEARCH_USER", user),
+        ("ELASTICSEARCH_PASSWORD", password),
+    ])
 }
 
 /// The values of the `${env:NAME}` placeholders a Collector config reads: changing
 /// one must restart the Collector like a config edit does.
-fn config_env(config: &str) -> String {
+fn config_env(config: &str, layout: &Layout) -> String {
+    let ours = collector_env(layout).unwrap_or_default();
     config
         .split("${env:")
         .skip(1)
         .filter_map(|rest| rest.split(['}', ':']).next())
-        .map(|name| format!("{name}={};", std::env::var(name).unwrap_or_default()))
+        .map(|name| {
+            let value = ours
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| std::env::var(name).unwrap_or_default());
+            format!("{name}={value};")
+        })
         .collect()
 }
 
@@ -435,8 +469,16 @@ pub fn oncall_up(layout: &Layout, bin: &Path) -> Result<Outcome> {
     let dir = layout.data_dir(Oncall.name());
     std::fs::create_dir_all(&dir)?;
     let outbox = dir.join("outbox.ndjson");
+    let mut defaults = flags::oncall_env(&outbox.display().to_string());
+    // Each Elasticsearch user of oncall_env gets its password from .stack/secrets.
+    for (user_var, password_var) in flags::ONCALL_ES_CREDENTIALS {
+        if let Some((_, user)) = defaults.iter().find(|(k, _)| *k == user_var) {
+            let password = secrets::es_password(layout, &user.clone())?;
+            defaults.push((password_var, password));
+        }
+    }
     let (env, env_text) = with_caller_env(
-        flags::oncall_env(&outbox.display().to_string()),
+        defaults,
         // The caller's OTEL_* settings are the service's: the relay keeps its own.
         &["ONCALL_"],
     );

@@ -52,12 +52,39 @@ pub fn service_env(database: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// `oncall serve`'s Elasticsearch users and the variables of their passwords.
+pub const ONCALL_ES_CREDENTIALS: [(&str, &str); 3] = [
+    ("ONCALL_ELASTICSEARCH_USER", "ONCALL_ELASTICSEARCH_PASSWORD"),
+    (
+        "ONCALL_AUDIT_ELASTICSEARCH_USER",
+        "ONCALL_AUDIT_ELASTICSEARCH_PASSWORD",
+    ),
+    (
+        "ONCALL_RETENTION_ELASTICSEARCH_USER",
+        "ONCALL_RETENTION_ELASTICSEARCH_PASSWORD",
+    ),
+];
+
 /// `oncall serve`'s settings on the stack: the native runner and compose.yml set the
 /// same (the caller's ONCALL_* variables win natively, e.g. ONCALL_SLACK_WEBHOOK_URL).
 pub fn oncall_env(outbox: &str) -> Vec<(&'static str, String)> {
     vec![
         ("ONCALL_LISTEN", format!("127.0.0.1:{}", ports::ONCALL)),
         ("ONCALL_ELASTICSEARCH_URL", url(ports::ELASTICSEARCH)),
+        // One Elasticsearch user per job (docs/security.md); the passwords are
+        // secrets (ONCALL_ES_CREDENTIALS).
+        (
+            "ONCALL_ELASTICSEARCH_USER",
+            crate::secrets::es_users::ONCALL_READER.into(),
+        ),
+        (
+            "ONCALL_AUDIT_ELASTICSEARCH_USER",
+            crate::secrets::es_users::ONCALL_AUDIT_WRITER.into(),
+        ),
+        (
+            "ONCALL_RETENTION_ELASTICSEARCH_USER",
+            crate::secrets::es_users::ONCALL_RETENTION.into(),
+        ),
         ("ONCALL_KIBANA_URL", url(ports::KIBANA)),
         ("ONCALL_OUTBOX", outbox.to_string()),
         ("OTEL_SERVICE_NAME", "oncall".into()),

@@ -40,6 +40,9 @@ enum Cmd {
     },
     /// Stop what `up` started.
     Down,
+    /// Make the stack's secrets in .stack/secrets (as `up` does) and
+    /// .stack/secrets/compose.env for `docker compose --env-file`.
+    Secrets,
     /// Health of each component and of the pipeline; non-zero exit when one is down.
     Status,
     /// Show (or follow) the logs of one component or of all.
@@ -71,6 +74,9 @@ fn main() {
             },
         ),
         Cmd::Down => down::run(&layout),
+        Cmd::Secrets => xtask::secrets::ensure_all(&layout).map(|path| {
+            println!("{}", path.display());
+        }),
         Cmd::Status => status::run(&layout),
         Cmd::Logs {
             component,

@@ -26,6 +26,35 @@ pub fn is_ok(url: &str) -> bool {
     matches!(status(url), Some(200..=299))
 }
 
+/// `status` with an `Authorization` header (Elasticsearch has security on).
+pub fn status_as(url: &str, authorization: &str) -> Option<u16> {
+    agent(Duration::from_secs(3))
+        .get(url)
+        .header("Authorization", authorization)
+        .call()
+        .ok()
+        .map(|r| r.status().as_u16())
+}
+
+pub fn is_ok_as(url: &str, authorization: &str) -> bool {
+    matches!(status_as(url, authorization), Some(200..=299))
+}
+
+/// `get_json` with an `Authorization` header.
+pub fn get_json_as(url: &str, authorization: &str) -> Result<serde_json::Value> {
+    let mut resp = agent(Duration::from_secs(10))
+        .get(url)
+        .header("Authorization", authorization)
+        .call()
+        .with_context(|| format!("GET {url}"))?;
+    let code = resp.status().as_u16();
+    let body = resp.body_mut().read_to_string().unwrap_or_default();
+    if !(200..300).contains(&code) {
+        bail!("GET {url}: HTTP {code}: {body}");
+    }
+    serde_json::from_str(&body).with_context(|| format!("GET {url}: not JSON"))
+}
+
 /// Polls `url` until it answers 2xx or `timeout` passes.
 pub fn wait_ok(url: &str, timeout: Duration) -> Result<Duration> {
     let start = Instant::now();

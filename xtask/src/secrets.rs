@@ -16,6 +16,84 @@ pub const PII_KEY: &str = "pii-key";
 /// `oncall logs` reads it from here when ONCALL_TOKEN is unset.
 pub const ONCALL_ADMIN_TOKEN: &str = "oncall-admin-token";
 
+/// The file-realm users of Elasticsearch (elastic/users.txt defines them and their
+/// roles; docs/security.md says who uses which). Each password is the secret named
+/// after the user, or the caller's `ES_PASSWORD_<USER>`, as elastic/es.sh reads it.
+pub mod es_users {
+    /// Setup only: templates, tests, `oncall retention run` of the audit days.
+    pub const ADMIN: &str = "elastic-admin";
+    /// The Collector's exporter: create_doc on the logs and traces indices.
+    pub const COLLECTOR_WRITER: &str = "collector-writer";
+    /// `oncall serve`'s log API and relay: read logs, traces and the audit trail.
+    pub const ONCALL_READER: &str = "oncall-reader";
+    /// `oncall serve`'s audit trail: create_doc on the audit indices only.
+    pub const ONCALL_AUDIT_WRITER: &str = "oncall-audit-writer";
+    /// `oncall serve`'s retention schedule: lists and deletes logs/traces days.
+    pub const ONCALL_RETENTION: &str = "oncall-retention";
+    /// Grafana's Elasticsearch datasources (compose.yml).
+    pub const GRAFANA_READER: &str = "grafana-reader";
+    /// Kibana's own connection (compose.yml).
+    pub const KIBANA_SYSTEM: &str = "kibana-system";
+    pub const ALL: [&str; 7] = [
+        ADMIN,
+        COLLECTOR_WRITER,
+        ONCALL_READER,
+        ONCALL_AUDIT_WRITER,
+        ONCALL_RETENTION,
+        GRAFANA_READER,
+        KIBANA_SYSTEM,
+    ];
+}
+
+/// The environment variable that overrides `user`'s password (elastic/es.sh's too).
+pub fn es_password_env(user: &str) -> String {
+    format!("ES_PASSWORD_{}", user.to_uppercase().replace('-', "_"))
+}
+
+/// `user`'s Elasticsearch password, made when missing.
+pub fn es_password(layout: &Layout, user: &str) -> Result<String> {
+    get_or_create(layout, user, &es_password_env(user))
+}
+
+/// The `Authorization` header value of `user` (HTTP basic).
+pub fn es_authorization(layout: &Layout, user: &str) -> Result<String> {
+    use base64::Engine as _;
+    let password = es_password(layout, user)?;
+    Ok(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    ))
+}
+
+/// Every secret of the stack, made when missing, and `.stack/secrets/compose.env`
+/// (0600) holding them as the variables compose.yml interpolates
+/// (`docker compose --env-file .stack/secrets/compose.env up`).
+pub fn ensure_all(layout: &Layout) -> Result<PathBuf> {
+    let mut lines =
+        vec!["# Made by `cargo xtask secrets` from .stack/secrets/ (never commit it).".to_string()];
+    for user in es_users::ALL {
+        lines.push(format!(
+            "{}={}",
+            es_password_env(user),
+            es_password(layout, user)?
+        ));
+    }
+    lines.push(format!(
+        "ALERTINGSCOUT_PII_KEY={}",
+        get_or_create(layout, PII_KEY, "ALERTINGSCOUT_PII_KEY")?
+    ));
+    let path = dir(layout).join("compose.env");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all((lines.join("\n") + "\n").as_bytes())?;
+    Ok(path)
+}
+
 pub fn dir(layout: &Layout) -> PathBuf {
     layout.state.join("secrets")
 }
@@ -70,5 +148,38 @@ mod tests {
         assert_eq!(mode(dir(&layout)).ok(), Some(0o700));
         assert_eq!(mode(dir(&layout).join("probe")).ok(), Some(0o600));
         let _ = std::fs::remove_dir_all(state);
+    }
+
+    #[test]
+    fn every_elasticsearch_user_is_in_users_txt_with_a_role_and_the_env_names_match_es_sh() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let users = std::fs::read_to_string(root.join("elastic/users.txt")).expect("users.txt");
+        let listed: Vec<(&str, &str)> = users
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter_map(|l| {
+                let mut parts = l.split_whitespace();
+                Some((parts.next()?, parts.next()?))
+            })
+            .collect();
+        let names: Vec<&str> = listed.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, es_users::ALL.to_vec());
+        let roles = std::fs::read_to_string(root.join("elastic/roles.yml")).expect("roles.yml");
+        for (user, user_roles) in listed {
+            for role in user_roles.split(',') {
+                let builtin = ["superuser", "kibana_system"].contains(&role);
+                assert!(
+                    builtin || roles.contains(&format!("\n{role}:")),
+                    "{user}'s role {role} is not in roles.yml"
+                );
+            }
+        }
+        assert_eq!(
+            es_password_env("oncall-audit-writer"),
+            "ES_PASSWORD_ONCALL_AUDIT_WRITER"
+        );
+        let es_sh = std::fs::read_to_string(root.join("elastic/es.sh")).expect("es.sh");
+        assert!(es_sh.contains("ES_PASSWORD_$(echo \"$1\" | tr 'a-z-' 'A-Z_')"));
     }
 }

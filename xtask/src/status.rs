@@ -9,6 +9,7 @@ use crate::process;
 use xtask::layout::Layout;
 use xtask::ports::{self, url};
 use xtask::probe;
+use xtask::secrets;
 
 pub fn run(layout: &Layout) -> Result<()> {
     println!("{:<14} {:<8} {:<8} probe", "component", "pid", "health");
@@ -21,7 +22,11 @@ pub fn run(layout: &Layout) -> Result<()> {
         };
         let pid = pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
         let health = component.health_url();
-        let ok = probe::is_ok(&health);
+        let ok = if component == c::Component::Elasticsearch {
+            c::elasticsearch_healthy(layout).unwrap_or(false)
+        } else {
+            probe::is_ok(&health)
+        };
         if !ok {
             down.push(component.name());
         }
@@ -29,14 +34,14 @@ pub fn run(layout: &Layout) -> Result<()> {
         println!("{:<14} {pid:<8} {state:<8} {health}", component.name());
     }
     println!();
-    pipeline();
+    pipeline(layout);
     if !down.is_empty() {
         bail!("not healthy: {}", down.join(", "));
     }
     Ok(())
 }
 
-fn pipeline() {
+fn pipeline(layout: &Layout) {
     println!("pipeline");
     match probe::get_json(&format!("{}/api/v1/targets", url(ports::PROMETHEUS))) {
         Ok(v) => {
@@ -60,7 +65,9 @@ fn pipeline() {
         ("traces", "traces-alertingscout-*"),
     ] {
         let u = format!("{}/{pattern}/_count", url(ports::ELASTICSEARCH));
-        match probe::get_json(&u) {
+        let counted = secrets::es_authorization(layout, secrets::es_users::ADMIN)
+            .and_then(|auth| probe::get_json_as(&u, &auth));
+        match counted {
             Ok(v) => println!("  elasticsearch {signal:<7} documents {}", v["count"]),
             Err(e) => println!("  elasticsearch {signal:<7} {e:#}"),
         }

@@ -50,6 +50,12 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<()> {
         return Err(anyhow!("no Collector config at {}", config.display()));
     }
 
+    // Every secret first: elastic/es.sh, the Collector and oncall read them.
+    let compose_env = xtask::secrets::ensure_all(layout)?;
+    eprintln!(
+        "==> secrets in {}",
+        compose_env.parent().unwrap_or(&compose_env).display()
+    );
     eprintln!("==> preparing (side by side)");
     // Side by side: each is slow for its own reason (apt, Go, cargo, the JVM).
     let (packages, collector_bin, rust_bins, es) = thread::scope(|s| {

@@ -532,3 +532,84 @@ fn placeholder_defaults_resolve() {
         assert_eq!(resolve_defaults(input), want, "{input}");
     }
 }
+
+#[test]
+fn elasticsearch_security_is_on_with_the_native_users_and_secrets() {
+    use xtask::secrets::{es_password_env, es_users};
+    let c = compose();
+    let es_service = service(&c, "elasticsearch");
+    let es = env(es_service);
+    assert_eq!(
+        es.get("xpack.security.enabled").map(String::as_str),
+        Some("true")
+    );
+    // Every user of elastic/users.txt gets its password from compose.env (made by
+    // `cargo xtask secrets`), never a literal in the file.
+    for user in es_users::ALL {
+        let var = es_password_env(user);
+        let value = es
+            .get(&var)
+            .unwrap_or_else(|| panic!("elasticsearch lacks {var}"));
+        assert!(value.starts_with(&format!("${{{var}:?")), "{var}: {value}");
+    }
+    assert_eq!(
+        mount_of(es_service, "./elastic"),
+        Some(("/opt/alertingscout/elastic".into(), true))
+    );
+    assert!(invocation(es_service).contains("es.sh users"));
+    // Each client logs in as its own user, with that user's password.
+    let logs_in = |svc: &str, user_key: &str, password_key: &str, user: &str| {
+        let e = env(service(&c, svc));
+        assert_eq!(e.get(user_key).map(String::as_str), Some(user), "{svc}");
+        let password = e.get(password_key).cloned().unwrap_or_default();
+        assert!(
+            password.starts_with(&format!("${{{}:?", es_password_env(user))),
+            "{svc} {password_key}: {password}"
+        );
+    };
+    logs_in(
+        "otel-collector",
+        "ELASTICSEARCH_USER",
+        "ELASTICSEARCH_PASSWORD",
+        es_users::COLLECTOR_WRITER,
+    );
+    logs_in(
+        "kibana",
+        "ELASTICSEARCH_USERNAME",
+        "ELASTICSEARCH_PASSWORD",
+        es_users::KIBANA_SYSTEM,
+    );
+    for (user_key, password_key) in flags::ONCALL_ES_CREDENTIALS {
+        let user = flags::oncall_env("/data/outbox.ndjson")
+            .into_iter()
+            .find(|(k, _)| *k == user_key)
+            .map(|(_, v)| v)
+            .expect("oncall_env names the user");
+        logs_in("oncall", user_key, password_key, &user);
+    }
+    // Grafana's datasources log in as grafana-reader with the variable compose sets.
+    let grafana = env(service(&c, "grafana"));
+    let var = es_password_env(es_users::GRAFANA_READER);
+    assert!(grafana.contains_key(&var), "grafana lacks {var}");
+    let ds = yaml("grafana/provisioning/datasources/datasources.yml");
+    for d in ds["datasources"].as_sequence().expect("datasources") {
+        if d["type"].as_str() == Some("elasticsearch") {
+            assert_eq!(d["basicAuth"].as_bool(), Some(true));
+            assert_eq!(d["basicAuthUser"].as_str(), Some(es_users::GRAFANA_READER));
+            assert_eq!(
+                d["secureJsonData"]["basicAuthPassword"].as_str(),
+                Some(format!("${var}").as_str())
+            );
+        }
+    }
+    // The setup containers authenticate as elastic-admin.
+    for svc in ["elastic-setup", "kibana-setup"] {
+        let e = env(service(&c, svc));
+        assert!(
+            e.contains_key(&es_password_env(es_users::ADMIN)),
+            "{svc} has no admin password"
+        );
+    }
+    assert!(invocation(service(&c, "kibana-setup"))
+        .contains("-u \"elastic-admin:$$ES_PASSWORD_ELASTIC_ADMIN\""));
+}

@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 
-use common::{call, es_search, percentile, prom_scalar, require_stack, wait_for, Faults};
+use common::{call, es_search_as, percentile, prom_scalar, require_stack, wait_for, Faults};
 use oncall::dashboards::{
     self, Dashboard, DatasourceKind, Format, Intervals, Scope, Selection, TimeRange,
     MAX_DATA_POINTS, SCRAPE_INTERVAL,
@@ -44,8 +44,9 @@ fn load_dashboards() -> Vec<Dashboard> {
     dashboards::load_dir(&root.join("grafana/dashboards")).expect("dashboards load")
 }
 
-/// uid -> index pattern of the provisioned Elasticsearch datasources.
-fn elasticsearch_indices() -> BTreeMap<String, String> {
+/// uid -> (index pattern, basic-auth user) of the provisioned Elasticsearch
+/// datasources: the proof runs each query as the user Grafana logs in as.
+fn elasticsearch_indices() -> BTreeMap<String, (String, String)> {
     let path = common::layout()
         .root
         .join("grafana/provisioning/datasources/datasources.yml");
@@ -59,7 +60,10 @@ fn elasticsearch_indices() -> BTreeMap<String, String> {
         .filter_map(|ds| {
             Some((
                 ds["uid"].as_str()?.to_owned(),
-                ds["jsonData"]["index"].as_str()?.to_owned(),
+                (
+                    ds["jsonData"]["index"].as_str()?.to_owned(),
+                    ds["basicAuthUser"].as_str()?.to_owned(),
+                ),
             ))
         })
         .collect()
@@ -125,18 +129,18 @@ fn is_instant(target: &dashboards::Target) -> bool {
 }
 
 /// Hits of a Lucene query in `index` within `range`.
-fn es_hits(index: &str, lucene: &str, range: &TimeRange) -> Result<usize> {
+fn es_hits(user: &str, index: &str, lucene: &str, range: &TimeRange) -> Result<usize> {
     let query = json!({"bool": {"must": [
         {"query_string": {"query": lucene}},
         {"range": {"@timestamp": {"gte": range.from.to_rfc3339(), "lte": range.to.to_rfc3339()}}}
     ]}});
-    Ok(es_search(index, query, 1)?.len())
+    Ok(es_search_as(user, index, query, 1)?.len())
 }
 
 struct Proof<'a> {
     prometheus: &'a Prometheus,
     runtime: &'a tokio::runtime::Runtime,
-    indices: BTreeMap<String, String>,
+    indices: BTreeMap<String, (String, String)>,
     queries: usize,
     failures: Vec<String>,
 }
@@ -182,11 +186,15 @@ impl Proof<'_> {
                         let lucene = scope
                             .interpolate_as(target.query.as_deref().unwrap_or("*"), Format::Lucene);
                         match (index, lucene) {
-                            (Some(index), Ok(lucene)) => match es_hits(&index, &lucene, &range) {
-                                Ok(0) => self.fail(format!("{what}: no documents for {lucene}")),
-                                Ok(_) => {}
-                                Err(e) => self.fail(format!("{what}: {lucene}: {e:#}")),
-                            },
+                            (Some((index, user)), Ok(lucene)) => {
+                                match es_hits(&user, &index, &lucene, &range) {
+                                    Ok(0) => {
+                                        self.fail(format!("{what}: no documents for {lucene}"))
+                                    }
+                                    Ok(_) => {}
+                                    Err(e) => self.fail(format!("{what}: {lucene}: {e:#}")),
+                                }
+                            }
                             (None, _) => self.fail(format!("{what}: unknown index")),
                             (_, Err(e)) => self.fail(format!("{what}: {e}")),
                         }

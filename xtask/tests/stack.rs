@@ -522,11 +522,10 @@ fn the_log_indices_map_the_correlation_fields_for_exact_search() {
         Ok((!es_search(LOGS, term("request_id", &rid), 1)?.is_empty()).then_some(()))
     })
     .expect("log indexed");
-    let uri = format!(
-        "{}/{LOGS}/_mapping/field/request_id,trace.id,span.id,user.id,project.id,todo.id,service.name,log.level,message,@timestamp",
-        url(ports::ELASTICSEARCH)
-    );
-    let mapping = xtask::probe::get_json(&uri).expect("field mapping");
+    let mapping = common::es_get_json(&format!(
+        "/{LOGS}/_mapping/field/request_id,trace.id,span.id,user.id,project.id,todo.id,service.name,log.level,message,@timestamp"
+    ))
+    .expect("field mapping");
     let (_, index) = mapping
         .as_object()
         .and_then(|m| m.iter().next_back())

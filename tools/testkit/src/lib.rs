@@ -3,6 +3,8 @@
 //! - [`process::Spawned`]: one of our binaries started on port 0, its address read
 //!   from the line it prints on stderr once it listens, killed on drop.
 //! - [`service`]: the AlertingScout service started that way, as every suite needs it.
+//! - [`elastic`]: the stack's Elasticsearch URL and its users' credentials.
 
+pub mod elastic;
 pub mod process;
 pub mod service;

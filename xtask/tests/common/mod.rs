@@ -22,10 +22,6 @@ pub fn serial() -> MutexGuard<'static, ()> {
 pub fn require_stack() {
     for (name, probe) in [
         ("service", format!("{}/health", url(ports::SERVICE))),
-        (
-            "Elasticsearch",
-            format!("{}/_cluster/health", url(ports::ELASTICSEARCH)),
-        ),
         ("Prometheus", format!("{}/-/ready", url(ports::PROMETHEUS))),
         ("Collector", format!("{}/", url(ports::COLLECTOR_HEALTH))),
     ] {
@@ -34,6 +30,28 @@ pub fn require_stack() {
             "{name} is not running ({probe}): run `cargo xtask up` first"
         );
     }
+    let health = format!("{}/_cluster/health", url(ports::ELASTICSEARCH));
+    assert!(
+        xtask::probe::is_ok_as(&health, &es_auth(ADMIN)),
+        "Elasticsearch is not running or refuses elastic-admin ({health}): run `cargo xtask up` first"
+    );
+}
+
+pub use xtask::secrets::es_users::ADMIN;
+
+/// The `Authorization` header of one of the stack's Elasticsearch users (security
+/// is on: the tests read as elastic-admin unless they prove a narrower user).
+pub fn es_auth(user: &str) -> String {
+    xtask::secrets::es_authorization(&layout(), user)
+        .unwrap_or_else(|e| panic!("the password of Elasticsearch user {user}: {e:#}"))
+}
+
+/// GET an Elasticsearch path as elastic-admin.
+pub fn es_get_json(path: &str) -> Result<Value> {
+    xtask::probe::get_json_as(
+        &format!("{}{path}", url(ports::ELASTICSEARCH)),
+        &es_auth(ADMIN),
+    )
 }
 
 /// A request id no other run or test uses.
@@ -114,6 +132,11 @@ pub fn call_raw(
 
 /// `_source` of every hit of `query` in the indices matching `pattern`.
 pub fn es_search(pattern: &str, query: Value, size: usize) -> Result<Vec<Value>> {
+    es_search_as(ADMIN, pattern, query, size)
+}
+
+/// `es_search` as Elasticsearch user `user`.
+pub fn es_search_as(user: &str, pattern: &str, query: Value, size: usize) -> Result<Vec<Value>> {
     let uri = format!(
         "{}/{pattern}/_search?ignore_unavailable=true&allow_no_indices=true",
         url(ports::ELASTICSEARCH)
@@ -121,6 +144,7 @@ pub fn es_search(pattern: &str, query: Value, size: usize) -> Result<Vec<Value>>
     let body = json!({ "size": size, "query": query, "sort": [{"@timestamp": "asc"}] });
     let mut resp = agent()
         .post(&uri)
+        .header("Authorization", &es_auth(user))
         .send_json(&body)
         .with_context(|| format!("POST {uri}"))?;
     let text = resp.body_mut().read_to_string()?;
