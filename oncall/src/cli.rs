@@ -39,6 +39,48 @@ pub enum Command {
     /// retention (`oncall serve` also does it on a schedule).
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Incident bundles through the on-call server (role oncall; audited).
+    #[command(subcommand)]
+    Incident(IncidentCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum IncidentCommand {
+    /// Writes one directory (or .tar.gz with --archive) with the incident's
+    /// logs, spans, metrics (JSON and SVG), alerts, a report and a manifest of
+    /// SHA-256 hashes, each file checked against the manifest first. Select by
+    /// one of --request-id, --trace-id, --alert-fingerprint, or --route with
+    /// --from and --to.
+    Export(Box<IncidentExportSettings>),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IncidentExportSettings {
+    #[command(flatten)]
+    pub client: ClientSettings,
+    #[arg(long)]
+    pub request_id: Option<String>,
+    #[arg(long)]
+    pub trace_id: Option<String>,
+    /// An alert's fingerprint, as in the outbox (`.stack/oncall/outbox.ndjson`).
+    #[arg(long)]
+    pub alert_fingerprint: Option<String>,
+    /// A route template, e.g. /projects/{project_id}/todos (needs --from and --to).
+    #[arg(long)]
+    pub route: Option<String>,
+    /// RFC 3339 start (bounds any selector; required with --route).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// RFC 3339 end.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// The directory to create (must not exist or be empty); with --archive,
+    /// the archive (`.tar.gz` is added when missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Write one .tar.gz instead of a directory.
+    #[arg(long)]
+    pub archive: bool,
 }
 
 /// How long Elasticsearch keeps things (docs/retention.md).
@@ -409,6 +451,30 @@ pub struct ServeSettings {
     /// Timeout of one Elasticsearch request of the log API.
     #[arg(long, env = "ONCALL_LOGS_TIMEOUT_MS", default_value = "30000", value_parser = millis)]
     pub logs_timeout: Duration,
+
+    /// Index pattern of the service's spans (incident bundles).
+    #[arg(
+        long,
+        env = "ONCALL_TRACES_INDEX",
+        default_value = "traces-alertingscout-*"
+    )]
+    pub traces_index: String,
+
+    /// Prometheus, for the metrics and alerts of incident bundles.
+    #[arg(
+        long,
+        env = "ONCALL_PROMETHEUS_URL",
+        default_value = "http://127.0.0.1:9090"
+    )]
+    pub prometheus_url: Url,
+
+    /// Grafana, for the dashboard link of incident reports.
+    #[arg(
+        long,
+        env = "ONCALL_GRAFANA_URL",
+        default_value = "http://127.0.0.1:3000"
+    )]
+    pub grafana_url: Url,
 
     #[command(flatten)]
     pub retention: RetentionPolicy,
