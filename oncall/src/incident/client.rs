@@ -51,6 +51,7 @@ pub fn check(
 
 pub fn run_export(s: IncidentExportSettings) -> anyhow::Result<()> {
     let token = token(&s.client.token_file)?;
+    write::check_target(&s.out, s.archive)?;
     let mut url = s.client.server.clone();
     url.set_path(INCIDENT_PATH);
     url.query_pairs_mut().extend_pairs(params(&s));

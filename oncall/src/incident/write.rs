@@ -98,10 +98,17 @@ pub fn tar_gz_bytes(
     Ok(gz.finish()?)
 }
 
-/// Writes `files` into a new directory `out` (refused when it exists and is
-/// not empty). Files go to a sibling temporary directory first, renamed into
-/// place at the end, so `out` never holds half a bundle.
-pub fn write_dir(out: &Path, files: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
+/// Refuses a target that would be written over: a directory that exists and
+/// is not empty, or an archive that exists. Checked before the export is
+/// asked for, so an audited export is not spent on a bundle that cannot land.
+pub fn check_target(out: &Path, archive: bool) -> anyhow::Result<()> {
+    if archive {
+        let (path, _) = archive_names(out)?;
+        if path.exists() {
+            bail!("{} exists", path.display());
+        }
+        return Ok(());
+    }
     if out.exists() {
         let empty = std::fs::read_dir(out)
             .with_context(|| format!("reading {}", out.display()))?
@@ -110,6 +117,16 @@ pub fn write_dir(out: &Path, files: &[(String, Vec<u8>)]) -> anyhow::Result<()> 
         if !empty {
             bail!("{} exists and is not empty", out.display());
         }
+    }
+    Ok(())
+}
+
+/// Writes `files` into a new directory `out` (refused when it exists and is
+/// not empty). Files go to a sibling temporary directory first, renamed into
+/// place at the end, so `out` never holds half a bundle.
+pub fn write_dir(out: &Path, files: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
+    check_target(out, false)?;
+    if out.exists() {
         std::fs::remove_dir(out).with_context(|| format!("replacing {}", out.display()))?;
     }
     let tmp = sibling(out, ".partial")?;
@@ -284,6 +301,11 @@ mod tests {
         assert!(!dir.path().join("bundle.partial").exists());
         let err = write_dir(&out, &files()).expect_err("not empty");
         assert!(err.to_string().contains("not empty"), "{err}");
+        assert!(check_target(&out, false).is_err());
+        assert!(check_target(&dir.path().join("new"), false).is_ok());
+        std::fs::write(dir.path().join("a.tar.gz"), b"").expect("file");
+        assert!(check_target(&dir.path().join("a"), true).is_err());
+        assert!(check_target(&dir.path().join("b"), true).is_ok());
     }
 
     #[test]
