@@ -17,6 +17,8 @@ use super::METRICS_MARGIN;
 pub const DASHBOARD_UID: &str = "alertingscout-api";
 /// Request rows shown; the rest are counted (logs.ndjson has them all).
 pub const MAX_ROWS: usize = 50;
+/// Added either side of the window in the log links.
+const LINK_PAD: chrono::Duration = chrono::Duration::minutes(1);
 
 pub struct ReportInput<'a> {
     pub title: String,
@@ -238,6 +240,7 @@ pub fn render(input: &ReportInput) -> String {
         let parts: Vec<String> = statuses.iter().map(|(s, n)| format!("{n} × {s}")).collect();
         let _ = writeln!(md, "- Responses: {}", parts.join(", "));
     }
+    let mut first_failure: Option<&str> = None;
     for (legend, peak) in &input.peaks {
         match peak {
             Ok(Some(v)) => {
@@ -247,9 +250,14 @@ pub fn render(input: &ReportInput) -> String {
                 let _ = writeln!(md, "- {legend}: no data in the window");
             }
             Err(e) => {
-                let _ = writeln!(md, "- {legend}: Prometheus did not answer ({})", cell(e));
+                let _ = writeln!(md, "- {legend}: Prometheus did not answer");
+                first_failure.get_or_insert(e);
             }
         }
+    }
+    // The reason once (each metrics/*.json file keeps its own).
+    if let Some(e) = first_failure {
+        let _ = writeln!(md, "- Prometheus's error: {}", cell(e));
     }
     md.push('\n');
 
@@ -353,6 +361,8 @@ pub fn render(input: &ReportInput) -> String {
     }
 
     md.push_str("## Links\n\n");
+    // A request's window can be one instant: the log links get a minute either side.
+    let (lf, lt) = (g.from - LINK_PAD, g.to + LINK_PAD);
     let _ = writeln!(
         md,
         "- Dashboard: [{DASHBOARD_UID}](<{}>)",
@@ -364,15 +374,15 @@ pub fn render(input: &ReportInput) -> String {
             md,
             "- Logs of {}: [Kibana](<{}>), or `{}`",
             code(id),
-            kibana_link(input.kibana, "request_id", id, g.from, g.to),
-            crate::relay::links::logs_command(id, g.from, g.to)
+            kibana_link(input.kibana, "request_id", id, lf, lt),
+            crate::relay::links::logs_command(id, lf, lt)
         );
     }
     if let Some(r) = &g.route {
         let _ = writeln!(
             md,
             "- Logs of the route: [Kibana](<{}>)",
-            kibana_link(input.kibana, "http.route", r, g.from, g.to)
+            kibana_link(input.kibana, "http.route", r, lf, lt)
         );
     }
     md.push_str("\n## Files\n\n");
@@ -502,7 +512,7 @@ mod tests {
         );
         assert!(md.contains("1 × 200, 1 × 500"), "{md}");
         assert!(md.contains("Peak 5xx share in the window: 50%"));
-        assert!(md.contains("p99: Prometheus did not answer (connection refused)"));
+        assert!(md.contains("- p99: Prometheus did not answer\n- Prometheus's error: connection refused\n"), "{md}");
         assert!(
             md.contains("`ApiHighErrorRate` (firing) on `/todos/{id}`: 2026-12-01T10:00:00.000Z"),
             "{md}"
@@ -520,10 +530,10 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("(<http://127.0.0.1:3000/d/alertingscout-api?from=1796117400000&to=1796121003000&var-route=%2Ftodos%2F%7Bid%7D"), "{md}");
-        assert!(md.contains("oncall logs --request-id r1 --from 2026-12-01T10:00:00.000Z"));
+        assert!(md.contains("oncall logs --request-id r1 --from 2026-12-01T09:59:00.000Z --to 2026-12-01T10:01:03.000Z"));
         assert!(
             md.contains(
-                "http://127.0.0.1:5601/app/discover#/?_g=(time:(from:'2026-12-01T10:00:00.000Z'"
+                "http://127.0.0.1:5601/app/discover#/?_g=(time:(from:'2026-12-01T09:59:00.000Z'"
             ),
             "{md}"
         );
