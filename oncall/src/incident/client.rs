@@ -30,7 +30,7 @@ pub fn params(s: &IncidentExportSettings) -> Vec<(&'static str, String)> {
 pub fn check(
     files: Vec<(String, Vec<u8>)>,
     audited_sha256: Option<&str>,
-) -> anyhow::Result<(Manifest, Vec<(String, Vec<u8>)>)> {
+) -> anyhow::Result<(Manifest, write::Files)> {
     let Some((first, manifest_bytes)) = files.first() else {
         bail!("the bundle is empty");
     };

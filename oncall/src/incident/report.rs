@@ -512,7 +512,12 @@ mod tests {
         );
         assert!(md.contains("1 × 200, 1 × 500"), "{md}");
         assert!(md.contains("Peak 5xx share in the window: 50%"));
-        assert!(md.contains("- p99: Prometheus did not answer\n- Prometheus's error: connection refused\n"), "{md}");
+        assert!(
+            md.contains(
+                "- p99: Prometheus did not answer\n- Prometheus's error: connection refused\n"
+            ),
+            "{md}"
+        );
         assert!(
             md.contains("`ApiHighErrorRate` (firing) on `/todos/{id}`: 2026-12-01T10:00:00.000Z"),
             "{md}"

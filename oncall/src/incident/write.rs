@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
+/// A bundle's files as they travel: path inside the bundle, exact bytes.
+pub type Files = Vec<(String, Vec<u8>)>;
+
 /// The most bytes one bundle may hold once read (it is built in memory).
 pub const MAX_BUNDLE_BYTES: u64 = 2 << 30;
 
@@ -56,7 +59,7 @@ pub fn tar_bytes(
 }
 
 /// The regular files of a tar, in order; any other entry or an unsafe path is an error.
-pub fn read_tar(bytes: &[u8]) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+pub fn read_tar(bytes: &[u8]) -> anyhow::Result<Files> {
     let mut archive = tar::Archive::new(bytes);
     let mut files = Vec::new();
     let mut total: u64 = 0;
