@@ -597,6 +597,40 @@ mod tests {
     }
 
     #[test]
+    fn incident_export_flags_parse_and_serve_knows_where_prometheus_is() {
+        let cli = Cli::try_parse_from([
+            "oncall",
+            "incident",
+            "export",
+            "--route",
+            "/projects/{project_id}",
+            "--from",
+            "2026-12-01T10:00:00Z",
+            "--to",
+            "2026-12-01T11:00:00Z",
+            "--out",
+            "inc",
+            "--archive",
+        ])
+        .expect("parses");
+        let Command::Incident(IncidentCommand::Export(s)) = cli.command else {
+            panic!("incident export")
+        };
+        assert_eq!(s.route.as_deref(), Some("/projects/{project_id}"));
+        assert!(s.archive);
+        assert_eq!(s.out, PathBuf::from("inc"));
+        assert!(
+            Cli::try_parse_from(["oncall", "incident", "export", "--request-id", "a"]).is_err()
+        );
+        let cli = Cli::try_parse_from(["oncall", "serve"]).expect("defaults parse");
+        let Command::Serve(s) = cli.command else {
+            panic!("serve")
+        };
+        assert_eq!(s.prometheus_url.as_str(), "http://127.0.0.1:9090/");
+        assert_eq!(s.traces_index, "traces-alertingscout-*");
+    }
+
+    #[test]
     fn snapshot_flags_parse_with_stack_defaults() {
         let cli = Cli::try_parse_from([
             "oncall",

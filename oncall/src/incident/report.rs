@@ -64,6 +64,14 @@ fn longest_run(text: &str, c: char) -> usize {
     best
 }
 
+/// `[A-Za-z0-9._-]`, as the service keeps request ids.
+fn shell_safe(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
 /// A table cell: pipes escaped, on one line.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
@@ -370,13 +378,22 @@ pub fn render(input: &ReportInput) -> String {
     );
     let first_ids: Vec<&String> = g.request_ids.iter().take(5).collect();
     for id in &first_ids {
-        let _ = writeln!(
+        let _ = write!(
             md,
-            "- Logs of {}: [Kibana](<{}>), or `{}`",
+            "- Logs of {}: [Kibana](<{}>)",
             code(id),
-            kibana_link(input.kibana, "request_id", id, lf, lt),
-            crate::relay::links::logs_command(id, lf, lt)
+            kibana_link(input.kibana, "request_id", id, lf, lt)
         );
+        // The command is for copy and paste: only ids the service itself makes
+        // (no shell metacharacters) get one.
+        if shell_safe(id) {
+            let _ = write!(
+                md,
+                ", or `{}`",
+                crate::relay::links::logs_command(id, lf, lt)
+            );
+        }
+        md.push('\n');
     }
     if let Some(r) = &g.route {
         let _ = writeln!(
@@ -551,5 +568,8 @@ mod tests {
         assert_eq!(code("`x"), "`` `x ``");
         assert_eq!(code("line\nbreak"), "`line break`");
         assert_eq!(cell("a|b\nc"), "a\\|b c");
+        assert!(shell_safe("0193a1b2-7c3d.x_y"));
+        assert!(!shell_safe("a;rm -rf"));
+        assert!(!shell_safe(""));
     }
 }
