@@ -468,6 +468,12 @@ pub struct ServeSettings {
     )]
     pub prometheus_url: Url,
 
+    /// The least role that may export incident bundles: oncall (the default:
+    /// every operator, as the issue asks), or auditor/admin to keep bulk
+    /// exports to fewer people.
+    #[arg(long, env = "ONCALL_INCIDENT_ROLE", default_value = "oncall")]
+    pub incident_role: crate::operators::Role,
+
     /// Grafana, for the dashboard link of incident reports.
     #[arg(
         long,
@@ -628,6 +634,8 @@ mod tests {
         };
         assert_eq!(s.prometheus_url.as_str(), "http://127.0.0.1:9090/");
         assert_eq!(s.traces_index, "traces-alertingscout-*");
+        assert_eq!(s.incident_role, crate::operators::Role::Oncall);
+        assert!(Cli::try_parse_from(["oncall", "serve", "--incident-role", "viewer"]).is_err());
     }
 
     #[test]

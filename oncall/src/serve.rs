@@ -102,6 +102,7 @@ pub fn build_incident_api(
         grafana: settings.grafana_url.clone(),
         kibana: settings.kibana_url.clone(),
         outbox: settings.outbox.clone(),
+        role: settings.incident_role,
     })
 }
 

@@ -710,8 +710,51 @@ async fn an_incident_is_exported_whole_checked_audited_and_reproducible() {
     assert_eq!(manifest["selector"]["route"], route);
     assert_eq!(r_logs.len(), 16);
 
+    // 403: every role may export by default (oncall is the lowest), so a role
+    // below the required one exists only where the server asks for more: with
+    // ONCALL_INCIDENT_ROLE=auditor, alice (oncall) is refused and nothing is
+    // read or audited, audrey (auditor) still exports.
+    let strict = run.serve(&[("ONCALL_INCIDENT_ROLE", "auditor")]);
+    let r = http
+        .get(format!("{}/api/v1/incident?request_id={a}", strict.address))
+        .bearer_auth("alice-token")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(r.status(), 403);
+    let e: Value = r.json().await.expect("a JSON error");
+    assert_eq!(e["error"]["code"], "forbidden", "{e}");
+    let out = run.export(
+        &strict,
+        "alice-token",
+        &[
+            "--request-id",
+            &a,
+            "--out",
+            run.out("forbidden").to_str().expect("path"),
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("403"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!run.out("forbidden").exists());
+    let out5 = run.out("by-auditor");
+    ok(&run.export(
+        &strict,
+        "audrey-token",
+        &["--request-id", &a, "--out", out5.to_str().expect("path")],
+    ));
+    drop(strict);
+
     let audits = es.audit_records(&run.audit_index).await;
-    assert_eq!(audits.len(), 5, "one audit record per export");
+    assert_eq!(
+        audits.len(),
+        6,
+        "one audit record per export, none for the 403"
+    );
     assert!(audits.iter().all(|r| r["action"] == "incident.export"));
     assert_eq!(audits[4]["operator"], "audrey");
     assert_eq!(audits[4]["role"], "auditor");
@@ -734,11 +777,16 @@ async fn an_incident_is_exported_whole_checked_audited_and_reproducible() {
         vec![("ONCALL_AUDIT_INDEX", closed.as_str())],
     ] {
         let server = run.serve(&extra);
-        let out5 = run.out("unaudited");
+        let unaudited = run.out("unaudited");
         let out = run.export(
             &server,
             "alice-token",
-            &["--request-id", &a, "--out", out5.to_str().expect("path")],
+            &[
+                "--request-id",
+                &a,
+                "--out",
+                unaudited.to_str().expect("path"),
+            ],
         );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{extra:?}");
@@ -746,7 +794,7 @@ async fn an_incident_is_exported_whole_checked_audited_and_reproducible() {
             stderr.contains("503") && stderr.contains("audit record could not be written"),
             "{stderr}"
         );
-        assert!(!out5.exists(), "no bundle without its audit record");
+        assert!(!unaudited.exists(), "no bundle without its audit record");
         let r = http
             .get(format!("{}/api/v1/incident?request_id={a}", server.address))
             .bearer_auth("alice-token")
@@ -760,5 +808,5 @@ async fn an_incident_is_exported_whole_checked_audited_and_reproducible() {
             .unwrap_or_default()
             .contains("database is locked"));
     }
-    assert_eq!(es.audit_records(&run.audit_index).await.len(), 5);
+    assert_eq!(es.audit_records(&run.audit_index).await.len(), 6);
 }

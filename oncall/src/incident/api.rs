@@ -1,4 +1,5 @@
-//! `GET /api/v1/incident` of `oncall serve` (role oncall): checks the
+//! `GET /api/v1/incident` of `oncall serve` (role oncall or above, or the
+//! role `ONCALL_INCIDENT_ROLE` names): checks the
 //! selector, gathers the bundle, writes its one audit record, and only then
 //! answers with the bundle as a tar (manifest first). A failed audit write
 //! fails the export with 503 and nothing of the bundle, as for `oncall logs`.
@@ -35,6 +36,8 @@ pub struct IncidentApi {
     pub kibana: Url,
     /// The relay's outbox, for `alert_fingerprint` and alerts.json.
     pub outbox: PathBuf,
+    /// The least role that may export (`ONCALL_INCIDENT_ROLE`, default oncall).
+    pub role: Role,
 }
 
 pub fn router(api: Arc<IncidentApi>) -> Router {
@@ -208,7 +211,7 @@ async fn export(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let op = match authorise(&api.logs, &headers, Role::Oncall).await {
+    let op = match authorise(&api.logs, &headers, api.role).await {
         Ok(op) => op,
         Err(r) => return r,
     };
