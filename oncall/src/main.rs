@@ -14,5 +14,6 @@ fn main() -> anyhow::Result<()> {
         Command::Incident(IncidentCommand::Export(settings)) => {
             oncall::incident::client::run_export(*settings)
         }
+        Command::Cost(settings) => oncall::cost::run(*settings),
     }
 }

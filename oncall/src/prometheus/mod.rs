@@ -160,6 +160,15 @@ impl Prometheus {
         Ok(info.version)
     }
 
+    /// `/api/v1/status/{name}`'s `data` as JSON (`tsdb`, `config`, `flags`, ...).
+    pub async fn status(&self, name: &str) -> Result<serde_json::Value, PromError> {
+        let what = format!("the {name} status request");
+        let request = self
+            .client
+            .get(self.endpoint(&format!("api/v1/status/{name}")));
+        self.send(request, &what).await
+    }
+
     fn endpoint(&self, path: &str) -> Url {
         let mut url = self.base.clone();
         // Keep a path prefix (Prometheus behind --web.route-prefix or a proxy).
