@@ -52,6 +52,8 @@ step "retention: back-dated daily indices on the real Elasticsearch (day 15 goes
     cargo test -p oncall --features stack-tests --locked --test retention -- --nocapture
 step "incident: oncall incident export from the real stack (files, hashes, audit, reproducible)" \
     cargo test -p oncall --features stack-tests --locked --test incident -- --nocapture
+step "cost: oncall cost against the real stack" \
+    cargo test -p oncall --features stack-tests --locked --test cost -- --nocapture
 step "loadtest: smoke scenario against the stack's service, counts checked in Prometheus" \
     cargo run --quiet --locked -p loadtest -- run loadtest/scenarios/smoke.toml \
     --target http://127.0.0.1:8080 --prometheus http://127.0.0.1:9090 --quiet
