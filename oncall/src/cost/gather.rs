@@ -39,6 +39,8 @@ pub async fn measure(
     let logs = index_stats(s.es, s.logs_index).await?;
     let traces = index_stats(s.es, s.traces_index).await?;
     let window = es_window(s, from, to).await?;
+    stats_visible(s.logs_index, &logs, window.log_docs)?;
+    stats_visible(s.traces_index, &traces, window.span_docs)?;
     let (requests, prometheus) = match s.prometheus {
         Some(p) => {
             let requests = requests(p, window_ms, to).await?;
@@ -58,6 +60,18 @@ pub async fn measure(
         requests,
         prometheus,
     })
+}
+
+/// With security on, a wildcard resolves to the indices the user may
+/// `monitor`: without the privilege, _stats answers "no index", not 403.
+pub fn stats_visible(pattern: &str, stats: &IndexStats, window_docs: u64) -> anyhow::Result<()> {
+    if stats.indices == 0 && window_docs > 0 {
+        bail!(
+            "index stats of {pattern} show no index, but the window holds {window_docs} of its \
+             documents: the Elasticsearch user lacks the `monitor` index privilege (run as elastic-admin)"
+        );
+    }
+    Ok(())
 }
 
 fn es_context(e: EsError, what: &str) -> anyhow::Error {
@@ -365,6 +379,19 @@ mod tests {
             IndexStats::default()
         );
         assert!(parse_index_stats(&json!({"indices": {"x": {"primaries": {}}}})).is_err());
+    }
+
+    #[test]
+    fn documents_without_index_stats_mean_no_monitor_privilege() {
+        let err = stats_visible("logs-x-*", &IndexStats::default(), 3).expect_err("no monitor");
+        assert!(err.to_string().contains("`monitor`"), "{err}");
+        assert!(stats_visible("logs-x-*", &IndexStats::default(), 0).is_ok());
+        let stats = IndexStats {
+            indices: 1,
+            docs: 3,
+            store_bytes: 10,
+        };
+        assert!(stats_visible("logs-x-*", &stats, 3).is_ok());
     }
 
     #[test]
