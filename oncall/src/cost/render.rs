@@ -36,6 +36,12 @@ fn mb(v: f64) -> String {
 pub fn table(r: &Report) -> String {
     let mut out = String::new();
     let es = &r.elasticsearch;
+    let w = es
+        .logs
+        .index_pattern
+        .len()
+        .max(es.traces.index_pattern.len())
+        .max("pattern".len());
     // Writing to a String cannot fail.
     let _ = writeln!(
         out,
@@ -48,7 +54,7 @@ pub fn table(r: &Report) -> String {
     let _ = writeln!(out, "\nElasticsearch (primary store)");
     let _ = writeln!(
         out,
-        "  {:<8} {:<28} {:>7} {:>12} {:>14} {:>10} {:>12} {:>10} {:>11}",
+        "  {:<8} {:<w$} {:>7} {:>12} {:>14} {:>10} {:>12} {:>10} {:>11}",
         "",
         "pattern",
         "indices",
@@ -62,7 +68,7 @@ pub fn table(r: &Report) -> String {
     for (name, i) in [("logs", &es.logs), ("traces", &es.traces)] {
         let _ = writeln!(
             out,
-            "  {:<8} {:<28} {:>7} {:>12} {:>14} {:>10} {:>12} {:>10} {:>11}",
+            "  {:<8} {:<w$} {:>7} {:>12} {:>14} {:>10} {:>12} {:>10} {:>11}",
             name,
             i.index_pattern,
             i.indices,
@@ -176,4 +182,160 @@ pub fn table(r: &Report) -> String {
         let _ = writeln!(out, "note: {note}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::model::{report, EsWindow, IndexStats, Measured, PromMeasured};
+
+    fn measured(requests: Option<f64>) -> Measured {
+        Measured {
+            from: "2026-12-01T10:00:00Z".to_owned(),
+            to: "2026-12-01T11:00:00Z".to_owned(),
+            window_seconds: 3600.0,
+            logs_index: "logs-alertingscout-a-much-longer-pattern-than-usual-*".to_owned(),
+            traces_index: "traces-alertingscout-*".to_owned(),
+            logs: IndexStats {
+                indices: 1,
+                docs: 10,
+                store_bytes: 5000,
+            },
+            traces: IndexStats {
+                indices: 1,
+                docs: 20,
+                store_bytes: 8000,
+            },
+            window: EsWindow {
+                log_docs: 10,
+                span_docs: 20,
+                levels: vec![("INFO".to_owned(), 8), ("ERROR".to_owned(), 2)],
+                health_docs: 4,
+            },
+            requests,
+            prometheus: requests.map(|_| PromMeasured {
+                head_series: Some(100),
+                series_by_route: vec![("/health".to_owned(), 7)],
+                series_by_metric: vec![("up".to_owned(), 3)],
+                blocks_bytes: Some(1000.0),
+                wal_bytes: Some(1000.0),
+                samples_appended: Some(1000.0),
+                scrape_interval_seconds: Some(5.0),
+                wal_from_pages: false,
+            }),
+        }
+    }
+
+    #[test]
+    fn the_table_shows_shares_series_and_the_forecast() {
+        let text = table(&report(&measured(Some(10.0))));
+        for want in [
+            "logs-alertingscout-a-much-longer-pattern-than-usual-*",
+            "INFO",
+            "80.0 %",
+            "route /health",
+            "40.0 %",
+            "active series 100",
+            "bytes/sample 2 (estimate)",
+            "/health",
+            "Forecast",
+            "     10 ",
+            "   1000 ",
+            "note: Prometheus series do not grow",
+        ] {
+            assert!(text.contains(want), "{want:?} missing from\n{text}");
+        }
+        // One column per header: the rows line up with a long pattern too.
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("alertingscout-"))
+            .collect();
+        let header = text
+            .lines()
+            .find(|l| l.contains("pattern"))
+            .unwrap_or_default();
+        for row in rows {
+            assert_eq!(row.len(), header.len(), "{row}\n{header}");
+        }
+        let text = table(&report(&measured(None)));
+        assert!(text.contains("not measured (--no-prometheus)"), "{text}");
+        assert!(!text.contains("Forecast"), "{text}");
+    }
+
+    #[test]
+    fn json_keys_are_stable() {
+        let value: serde_json::Value =
+            serde_json::from_str(&json(&report(&measured(Some(10.0)))).expect("json"))
+                .expect("parses");
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object()
+                .map(|o| o.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            keys(&value),
+            [
+                "elasticsearch",
+                "forecast",
+                "notes",
+                "prometheus",
+                "requests",
+                "window"
+            ]
+        );
+        assert_eq!(
+            keys(&value["elasticsearch"]["logs"]),
+            [
+                "bytes_per_doc",
+                "bytes_per_request",
+                "docs_per_request",
+                "index_docs",
+                "index_pattern",
+                "index_store_bytes",
+                "indices",
+                "window_bytes",
+                "window_docs"
+            ]
+        );
+        assert_eq!(
+            keys(&value["forecast"][0]),
+            [
+                "elasticsearch_mb_14d",
+                "elasticsearch_mb_per_day",
+                "levers",
+                "prometheus_mb_14d",
+                "prometheus_mb_per_day",
+                "requests_per_second",
+                "total_mb_14d",
+                "total_mb_per_day"
+            ]
+        );
+        assert_eq!(
+            keys(&value["forecast"][0]["levers"]),
+            [
+                "drop_health_access_log_mb_per_day",
+                "log_level_warn_mb_per_day",
+                "sample_traces_10pct_mb_per_day"
+            ]
+        );
+        assert_eq!(
+            keys(&value["prometheus"]),
+            [
+                "blocks_bytes",
+                "bytes_per_sample",
+                "head_series",
+                "mb_per_day",
+                "samples_appended",
+                "samples_per_day",
+                "scrape_interval_seconds",
+                "series_by_metric",
+                "series_by_route",
+                "wal_bytes"
+            ]
+        );
+        assert_eq!(
+            keys(&value["elasticsearch"]["health_access_log"]),
+            ["bytes", "docs", "name", "share"]
+        );
+    }
 }
