@@ -50,6 +50,10 @@ step "logs: oncall log API against the real Elasticsearch (tokens, roles, filter
     cargo test -p oncall --features stack-tests --locked --test logs -- --nocapture
 step "retention: back-dated daily indices on the real Elasticsearch (day 15 goes, day 14 stays, audit day 401 goes, decoys untouched; oncall retention run and the oncall serve schedule, audited)" \
     cargo test -p oncall --features stack-tests --locked --test retention -- --nocapture
+step "incident: oncall incident export from the real stack (files, hashes, audit, reproducible)" \
+    cargo test -p oncall --features stack-tests --locked --test incident -- --nocapture
+step "cost: oncall cost against the real stack" \
+    cargo test -p oncall --features stack-tests --locked --test cost -- --nocapture
 step "loadtest: smoke scenario against the stack's service, counts checked in Prometheus" \
     cargo run --quiet --locked -p loadtest -- run loadtest/scenarios/smoke.toml \
     --target http://127.0.0.1:8080 --prometheus http://127.0.0.1:9090 --quiet

@@ -39,6 +39,129 @@ pub enum Command {
     /// retention (`oncall serve` also does it on a schedule).
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Incident bundles through the on-call server (role oncall; audited).
+    #[command(subcommand)]
+    Incident(IncidentCommand),
+    /// What the pipeline stores, measured on the live stack: Elasticsearch
+    /// documents and primary-store bytes per request (logs, spans), the log
+    /// level and /health shares, Prometheus's active series and bytes per
+    /// sample, and a forecast of MB/day and 14-day storage at 10, 100 and
+    /// 1,000 requests/s with the effect of each lever (docs/cost.md).
+    /// Elasticsearch privileges: `monitor` on the logs and traces indices
+    /// (index stats) and `read` (the window's counts): elastic-admin has
+    /// both; oncall-reader has `read` only.
+    Cost(Box<CostSettings>),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CostSettings {
+    /// How far back from now: 30m, 2h, 1d (default 1h).
+    #[arg(long, value_parser = since, conflicts_with_all = ["from", "to"])]
+    pub since: Option<Since>,
+    /// RFC 3339 start of the window, e.g. 2026-12-01T18:00:00Z (with --to).
+    #[arg(long, value_parser = rfc3339, requires = "to")]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// RFC 3339 end of the window (with --from).
+    #[arg(long, value_parser = rfc3339, requires = "from")]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+
+    #[arg(
+        long,
+        env = "ONCALL_ELASTICSEARCH_URL",
+        default_value = "http://127.0.0.1:9200"
+    )]
+    pub elasticsearch_url: Url,
+
+    /// Elasticsearch user with `monitor` and `read` on the logs and traces
+    /// indices, e.g. elastic-admin (unset: no authentication).
+    #[arg(long, env = "ONCALL_ELASTICSEARCH_USER", hide_env_values = true)]
+    pub elasticsearch_user: Option<String>,
+
+    /// Its password.
+    #[arg(long, env = "ONCALL_ELASTICSEARCH_PASSWORD", hide_env_values = true)]
+    pub elasticsearch_password: Option<String>,
+
+    /// Index pattern of the service's logs.
+    #[arg(
+        long,
+        env = "ONCALL_LOGS_INDEX",
+        default_value = "logs-alertingscout-*"
+    )]
+    pub logs_index: String,
+
+    /// Index pattern of the service's spans.
+    #[arg(
+        long,
+        env = "ONCALL_TRACES_INDEX",
+        default_value = "traces-alertingscout-*"
+    )]
+    pub traces_index: String,
+
+    /// Prometheus (request count, series, storage).
+    #[arg(
+        long,
+        env = "ONCALL_PROMETHEUS_URL",
+        default_value = "http://127.0.0.1:9090"
+    )]
+    pub prometheus_url: Url,
+
+    /// Measure Elasticsearch only: no request count, so no per-request
+    /// figures or forecast. Without it an unreachable Prometheus is an error.
+    #[arg(long)]
+    pub no_prometheus: bool,
+
+    /// table (default) or json (stable keys, for scripts).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::cost::render::Format,
+
+    /// Timeout of one request to Elasticsearch or Prometheus.
+    #[arg(long, env = "ONCALL_COST_TIMEOUT_MS", default_value = "30000", value_parser = millis)]
+    pub timeout: Duration,
+}
+
+fn rfc3339(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("{text:?} is not an RFC 3339 time (e.g. 2026-12-01T18:00:00Z): {e}"))
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum IncidentCommand {
+    /// Writes one directory (or .tar.gz with --archive) with the incident's
+    /// logs, spans, metrics (JSON and SVG), alerts, a report and a manifest of
+    /// SHA-256 hashes, each file checked against the manifest first. Select by
+    /// one of --request-id, --trace-id, --alert-fingerprint, or --route with
+    /// --from and --to.
+    Export(Box<IncidentExportSettings>),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IncidentExportSettings {
+    #[command(flatten)]
+    pub client: ClientSettings,
+    #[arg(long)]
+    pub request_id: Option<String>,
+    #[arg(long)]
+    pub trace_id: Option<String>,
+    /// An alert's fingerprint, as in the outbox (`.stack/oncall/outbox.ndjson`).
+    #[arg(long)]
+    pub alert_fingerprint: Option<String>,
+    /// A route template, e.g. /projects/{project_id}/todos (needs --from and --to).
+    #[arg(long)]
+    pub route: Option<String>,
+    /// RFC 3339 start (bounds any selector; required with --route).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// RFC 3339 end.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// The directory to create (must not exist or be empty); with --archive,
+    /// the archive (`.tar.gz` is added when missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Write one .tar.gz instead of a directory.
+    #[arg(long)]
+    pub archive: bool,
 }
 
 /// How long Elasticsearch keeps things (docs/retention.md).
@@ -410,6 +533,36 @@ pub struct ServeSettings {
     #[arg(long, env = "ONCALL_LOGS_TIMEOUT_MS", default_value = "30000", value_parser = millis)]
     pub logs_timeout: Duration,
 
+    /// Index pattern of the service's spans (incident bundles).
+    #[arg(
+        long,
+        env = "ONCALL_TRACES_INDEX",
+        default_value = "traces-alertingscout-*"
+    )]
+    pub traces_index: String,
+
+    /// Prometheus, for the metrics and alerts of incident bundles.
+    #[arg(
+        long,
+        env = "ONCALL_PROMETHEUS_URL",
+        default_value = "http://127.0.0.1:9090"
+    )]
+    pub prometheus_url: Url,
+
+    /// The least role that may export incident bundles: oncall (the default:
+    /// every operator, as the issue asks), or auditor/admin to keep bulk
+    /// exports to fewer people.
+    #[arg(long, env = "ONCALL_INCIDENT_ROLE", default_value = "oncall")]
+    pub incident_role: crate::operators::Role,
+
+    /// Grafana, for the dashboard link of incident reports.
+    #[arg(
+        long,
+        env = "ONCALL_GRAFANA_URL",
+        default_value = "http://127.0.0.1:3000"
+    )]
+    pub grafana_url: Url,
+
     #[command(flatten)]
     pub retention: RetentionPolicy,
 
@@ -545,6 +698,118 @@ mod tests {
         let err = Cli::try_parse_from(["oncall", "serve", "--examples-timeout-ms", "soon"])
             .expect_err("not a number");
         assert!(err.to_string().contains("--examples-timeout-ms"), "{err}");
+    }
+
+    #[test]
+    fn incident_export_flags_parse_and_serve_knows_where_prometheus_is() {
+        let cli = Cli::try_parse_from([
+            "oncall",
+            "incident",
+            "export",
+            "--route",
+            "/projects/{project_id}",
+            "--from",
+            "2026-12-01T10:00:00Z",
+            "--to",
+            "2026-12-01T11:00:00Z",
+            "--out",
+            "inc",
+            "--archive",
+        ])
+        .expect("parses");
+        let Command::Incident(IncidentCommand::Export(s)) = cli.command else {
+            panic!("incident export")
+        };
+        assert_eq!(s.route.as_deref(), Some("/projects/{project_id}"));
+        assert!(s.archive);
+        assert_eq!(s.out, PathBuf::from("inc"));
+        assert!(
+            Cli::try_parse_from(["oncall", "incident", "export", "--request-id", "a"]).is_err()
+        );
+        let cli = Cli::try_parse_from(["oncall", "serve"]).expect("defaults parse");
+        let Command::Serve(s) = cli.command else {
+            panic!("serve")
+        };
+        assert_eq!(s.prometheus_url.as_str(), "http://127.0.0.1:9090/");
+        assert_eq!(s.traces_index, "traces-alertingscout-*");
+        assert_eq!(s.incident_role, crate::operators::Role::Oncall);
+        assert!(Cli::try_parse_from(["oncall", "serve", "--incident-role", "viewer"]).is_err());
+    }
+
+    #[test]
+    fn cost_flags_parse_and_bad_ones_are_named() {
+        let cli = Cli::try_parse_from(["oncall", "cost"]).expect("defaults parse");
+        let Command::Cost(s) = cli.command else {
+            panic!("cost")
+        };
+        assert!(s.since.is_none() && s.from.is_none() && !s.no_prometheus);
+        assert_eq!(s.logs_index, "logs-alertingscout-*");
+        assert_eq!(s.traces_index, "traces-alertingscout-*");
+        assert_eq!(s.format, crate::cost::render::Format::Table);
+        let now = chrono::Utc::now();
+        let (from, to) = crate::cost::window(&s, now).expect("1h");
+        assert_eq!((to - from).num_seconds(), 3600);
+        assert_eq!(to, now);
+
+        let cli = Cli::try_parse_from([
+            "oncall",
+            "cost",
+            "--from",
+            "2026-12-01T10:00:00Z",
+            "--to",
+            "2026-12-01T10:30:00+00:00",
+            "--format",
+            "json",
+            "--no-prometheus",
+            "--logs-index",
+            "logs-x-*",
+        ])
+        .expect("parses");
+        let Command::Cost(s) = cli.command else {
+            panic!("cost")
+        };
+        let (from, to) = crate::cost::window(&s, chrono::Utc::now()).expect("window");
+        assert_eq!((to - from).num_seconds(), 1800);
+        assert_eq!(s.logs_index, "logs-x-*");
+
+        for (args, flag) in [
+            (&["--since", "30"][..], "--since"),
+            (
+                &["--from", "yesterday", "--to", "2026-12-01T10:00:00Z"][..],
+                "--from",
+            ),
+            (&["--from", "2026-12-01T10:00:00Z"][..], "--to"),
+            (
+                &[
+                    "--since",
+                    "1h",
+                    "--from",
+                    "2026-12-01T10:00:00Z",
+                    "--to",
+                    "2026-12-01T11:00:00Z",
+                ][..],
+                "--since",
+            ),
+            (&["--format", "xml"][..], "--format"),
+        ] {
+            let err =
+                Cli::try_parse_from(["oncall", "cost"].iter().chain(args)).expect_err("refused");
+            assert!(err.to_string().contains(flag), "{args:?}: {err}");
+        }
+        let cli = Cli::try_parse_from([
+            "oncall",
+            "cost",
+            "--from",
+            "2026-12-01T11:00:00Z",
+            "--to",
+            "2026-12-01T10:00:00Z",
+        ])
+        .expect("parses");
+        let Command::Cost(s) = cli.command else {
+            panic!("cost")
+        };
+        let err = crate::cost::window(&s, chrono::Utc::now()).expect_err("backwards");
+        assert!(err.to_string().contains("--from"), "{err}");
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! The on-call server and CLI (`oncall`): the Alertmanager relay (`oncall serve`)
-//! and dashboard snapshots (`oncall snapshot`); the operators' log queries,
-//! incident bundles and retention join them as modules beside `relay`.
+//! and dashboard snapshots (`oncall snapshot`), the operators' log queries
+//! (`logs`), incident bundles (`incident`), retention (`retention`) and the
+//! pipeline's measured cost (`cost`).
 
 pub mod cli;
+pub mod cost;
 pub mod dashboards;
 pub mod elasticsearch;
+pub mod incident;
 pub mod logs;
 pub mod operators;
 pub mod prometheus;

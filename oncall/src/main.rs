@@ -1,6 +1,6 @@
 use clap::Parser;
 
-use oncall::cli::{Cli, Command};
+use oncall::cli::{Cli, Command, IncidentCommand};
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -11,5 +11,9 @@ fn main() -> anyhow::Result<()> {
         Command::Audit(settings) => oncall::logs::client::run_audit(settings),
         Command::Operators(command) => oncall::operators::run(command),
         Command::Retention(command) => oncall::retention::run_command(command),
+        Command::Incident(IncidentCommand::Export(settings)) => {
+            oncall::incident::client::run_export(*settings)
+        }
+        Command::Cost(settings) => oncall::cost::run(*settings),
     }
 }

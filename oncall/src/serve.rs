@@ -8,6 +8,8 @@ use anyhow::Context;
 
 use crate::cli::ServeSettings;
 use crate::elasticsearch::Elasticsearch;
+use crate::incident;
+use crate::incident::api::IncidentApi;
 use crate::logs;
 use crate::logs::api::LogApi;
 use crate::logs::audit::AuditTrail;
@@ -88,6 +90,26 @@ pub fn build_log_api(settings: &ServeSettings) -> anyhow::Result<LogApi> {
     })
 }
 
+/// Incident bundles: the log API's operators, reader and audit trail, plus
+/// the spans, Prometheus and the outbox.
+pub fn build_incident_api(
+    settings: &ServeSettings,
+    log_api: Arc<LogApi>,
+) -> anyhow::Result<IncidentApi> {
+    Ok(IncidentApi {
+        logs: log_api,
+        traces_index: settings.traces_index.clone(),
+        prometheus: crate::prometheus::Prometheus::new(
+            settings.prometheus_url.clone(),
+            incident::PROMETHEUS_TIMEOUT,
+        )?,
+        grafana: settings.grafana_url.clone(),
+        kibana: settings.kibana_url.clone(),
+        outbox: settings.outbox.clone(),
+        role: settings.incident_role,
+    })
+}
+
 /// The schedule's retention: its own Elasticsearch user when one is set (the log
 /// reader may not delete; docs/security.md), and the log API's audit trail.
 fn retention_of(settings: &ServeSettings, log_api: &LogApi) -> anyhow::Result<Retention> {
@@ -148,6 +170,7 @@ pub fn run(settings: ServeSettings) -> anyhow::Result<()> {
     let telemetry = telemetry::init()?;
     let relay = Arc::new(build_relay(&settings, &telemetry.meter())?);
     let log_api = Arc::new(build_log_api(&settings)?);
+    let incident_api = Arc::new(build_incident_api(&settings, log_api.clone())?);
     if !settings.operators.exists() {
         tracing::warn!(file = %settings.operators.display(), "no operators file: the log API refuses every token");
     }
@@ -171,7 +194,9 @@ pub fn run(settings: ServeSettings) -> anyhow::Result<()> {
         tracing::info!(%address, outbox = %settings.outbox.display(), "oncall serve started");
         axum::serve(
             listener,
-            relay::router(relay).merge(logs::api::router(log_api)),
+            relay::router(relay)
+                .merge(logs::api::router(log_api))
+                .merge(incident::api::router(incident_api)),
         )
         .with_graceful_shutdown(shutdown_signal())
         .await

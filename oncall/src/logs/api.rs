@@ -42,7 +42,12 @@ pub fn router(api: Arc<LogApi>) -> Router {
         .with_state(api)
 }
 
-fn error(status: StatusCode, code: &str, message: String, field: Option<&str>) -> Response {
+pub(crate) fn error(
+    status: StatusCode,
+    code: &str,
+    message: String,
+    field: Option<&str>,
+) -> Response {
     let mut response = (
         status,
         Json(json!({"error": {"code": code, "message": message, "field": field}})),
@@ -57,7 +62,11 @@ fn error(status: StatusCode, code: &str, message: String, field: Option<&str>) -
 }
 
 /// The operator behind the bearer token, if their role includes `needed`.
-async fn authorise(api: &LogApi, headers: &HeaderMap, needed: Role) -> Result<Operator, Response> {
+pub(crate) async fn authorise(
+    api: &LogApi,
+    headers: &HeaderMap,
+    needed: Role,
+) -> Result<Operator, Response> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -20,12 +20,16 @@ pub struct AuditRecord {
     pub timestamp: DateTime<Utc>,
     pub operator: String,
     pub role: &'static str,
-    /// `logs.query`, `audit.read` or `retention.delete`.
+    /// `logs.query`, `audit.read`, `retention.delete` or `incident.export`.
     pub action: &'static str,
     pub filters: Value,
     pub hits: u64,
-    /// SHA-256 (hex) of the NDJSON body returned.
+    /// SHA-256 (hex) of the NDJSON body returned (of the manifest, for an
+    /// incident export: it holds every file's hash).
     pub sha256: String,
+    /// What an incident export held, by kind (logs, spans, requests, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<Value>,
 }
 
 impl AuditRecord {
@@ -44,7 +48,13 @@ impl AuditRecord {
             filters,
             hits,
             sha256,
+            counts: None,
         }
+    }
+
+    pub fn with_counts(mut self, counts: Value) -> Self {
+        self.counts = Some(counts);
+        self
     }
 }
 
@@ -61,7 +71,8 @@ pub fn mapping() -> Value {
                 "action": { "type": "keyword" },
                 "filters": { "type": "object", "enabled": false },
                 "hits": { "type": "long" },
-                "sha256": { "type": "keyword" }
+                "sha256": { "type": "keyword" },
+                "counts": { "type": "object", "enabled": false }
             }
         }
     })

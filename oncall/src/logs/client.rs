@@ -78,6 +78,21 @@ pub fn run_audit(s: AuditSettings) -> anyhow::Result<()> {
     fetch(&s.client, AUDIT_PATH, &params, Format::Ndjson)
 }
 
+/// The server's JSON error as `field: message`, or the body as it came.
+pub fn error_message(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            let e = &v["error"];
+            let msg = e["message"].as_str()?.to_owned();
+            Some(match e["field"].as_str() {
+                Some(f) => format!("{f}: {msg}"),
+                None => msg,
+            })
+        })
+        .unwrap_or_else(|| body.to_owned())
+}
+
 fn fetch(
     c: &ClientSettings,
     path: &str,
@@ -102,18 +117,10 @@ fn fetch(
         let status = response.status();
         if !status.is_success() {
             let body = response.text().await.unwrap_or_default();
-            let message = serde_json::from_str::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| {
-                    let e = &v["error"];
-                    let msg = e["message"].as_str()?.to_owned();
-                    Some(match e["field"].as_str() {
-                        Some(f) => format!("{f}: {msg}"),
-                        None => msg,
-                    })
-                })
-                .unwrap_or(body);
-            bail!("the on-call server refused ({status}): {message}");
+            bail!(
+                "the on-call server refused ({status}): {}",
+                error_message(&body)
+            );
         }
         let total: Option<u64> = response
             .headers()

@@ -90,6 +90,30 @@ impl Prometheus {
         .await
     }
 
+    /// `query_range`'s `data` exactly as Prometheus sent it (`resultType`,
+    /// `result`), for files that keep the raw answer; decode it with
+    /// `serde_json::from_value::<QueryData>`.
+    pub async fn query_range_json(
+        &self,
+        expr: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        step: Duration,
+    ) -> Result<serde_json::Value, PromError> {
+        let what = format!("range query `{expr}`");
+        self.post(
+            "api/v1/query_range",
+            &[
+                ("query", expr.to_owned()),
+                ("start", seconds(start)),
+                ("end", seconds(end)),
+                ("step", format!("{}", step.as_secs_f64())),
+            ],
+            &what,
+        )
+        .await
+    }
+
     /// `/api/v1/series`: the label sets of the series any of `matchers` selects.
     pub async fn series(
         &self,
@@ -134,6 +158,15 @@ impl Prometheus {
         let request = self.client.get(self.endpoint("api/v1/status/buildinfo"));
         let info: BuildInfo = self.send(request, "the build info request").await?;
         Ok(info.version)
+    }
+
+    /// `/api/v1/status/{name}`'s `data` as JSON (`tsdb`, `config`, `flags`, ...).
+    pub async fn status(&self, name: &str) -> Result<serde_json::Value, PromError> {
+        let what = format!("the {name} status request");
+        let request = self
+            .client
+            .get(self.endpoint(&format!("api/v1/status/{name}")));
+        self.send(request, &what).await
     }
 
     fn endpoint(&self, path: &str) -> Url {

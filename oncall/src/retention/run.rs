@@ -140,6 +140,7 @@ impl Retention {
             }),
             hits: indices.len() as u64,
             sha256: digest,
+            counts: None,
         };
         let id = match self.audit.append(&record).await {
             Ok(id) => id,

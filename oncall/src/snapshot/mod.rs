@@ -9,7 +9,7 @@
 //! shows that message; the snapshot still renders.
 
 mod alerts;
-mod chart;
+pub mod chart;
 mod fetch;
 mod html;
 mod legend;
@@ -32,6 +32,7 @@ use crate::prometheus::Prometheus;
 pub use html::escape;
 pub use panel::Status;
 pub use since::parse_since;
+pub use units::format_value;
 
 /// Each Prometheus request's bound; a dashboard's queries over a day of data
 /// finish well within it on our stack.
