@@ -162,6 +162,13 @@ cmd_users() {
 }
 
 cmd_start() {
+  # A server of ours left running without security (an older stack) while
+  # security is wanted: restart it with security rather than keep it open.
+  if [ "$ES_SECURITY" = true ] && running_pid >/dev/null \
+     && [ "$(curl -s -o /dev/null -w '%{http_code}' -m 2 "$URL/_cluster/health")" = 200 ]; then
+    log "running without security on $URL: restarting it with security"
+    cmd_stop
+  fi
   if healthy; then
     log "already running on $URL"
     if [ "$ES_SECURITY" = true ]; then cmd_users; fi

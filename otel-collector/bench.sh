@@ -10,7 +10,8 @@ REPO="$(cd "$HERE/.." && pwd)"
 export GOTOOLCHAIN=local PATH="/usr/local/go/bin:$PATH"
 export ES_PORT="${ES_PORT:-9200}" ES_URL="http://127.0.0.1:${ES_PORT:-9200}"
 started=0
-if ! curl -fsS -m 2 "$ES_URL/_cluster/health" >/dev/null 2>&1; then
+# es.sh status asks as elastic-admin (security is on).
+if ! "$REPO/elastic/es.sh" status 2>/dev/null; then
   "$REPO/elastic/es.sh" start; started=1
 fi
 trap '[ $started = 1 ] && "$REPO/elastic/es.sh" stop' EXIT

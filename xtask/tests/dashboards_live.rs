@@ -78,7 +78,26 @@ fn five_xx(route: &str) -> String {
 /// Traffic on every API route for a few seconds, 30 % 5xx on FAULT_ROUTE, until
 /// Prometheus has the 5xx.
 fn load_with_a_fault() -> Result<()> {
-    let before = prom_scalar(&five_xx(FAULT_ROUTE))?;
+    let mut before = prom_scalar(&five_xx(FAULT_ROUTE))?;
+    if before == 0.0 {
+        // On a fresh Prometheus the route's 5xx series does not exist yet, and a
+        // series' first sample counts no increase (rate() needs two samples;
+        // Prometheus 2.42 has no created timestamps): if the whole burst landed
+        // in its first sample, the 5xx share would read 0. One 5xx first, seen
+        // by Prometheus, so the burst is an increase.
+        let faults = Faults::from_stack();
+        faults.set(FAULT_ROUTE, json!({"error_rate": 1.0}))?;
+        let project = call("POST", "/projects", Some(json!({"name": "first 5xx"})), &[])?;
+        let id = project.body["id"].as_i64().context("project id")?;
+        call("GET", &format!("/projects/{id}"), None, &[])?;
+        drop(faults);
+        before = wait_for(
+            "the route's first 5xx in Prometheus",
+            Duration::from_secs(60),
+            Duration::from_millis(500),
+            || Ok(Some(prom_scalar(&five_xx(FAULT_ROUTE))?).filter(|v| *v > 0.0)),
+        )?;
+    }
     {
         let faults = Faults::from_stack();
         faults.set(FAULT_ROUTE, json!({"error_rate": 0.3}))?;
