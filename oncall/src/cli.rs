@@ -8,6 +8,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use url::Url;
 
+use crate::elasticsearch::Elasticsearch;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "oncall",
@@ -65,21 +67,9 @@ pub struct CostSettings {
     #[arg(long, value_parser = rfc3339, requires = "from")]
     pub to: Option<chrono::DateTime<chrono::Utc>>,
 
-    #[arg(
-        long,
-        env = "ONCALL_ELASTICSEARCH_URL",
-        default_value = "http://127.0.0.1:9200"
-    )]
-    pub elasticsearch_url: Url,
-
-    /// Elasticsearch user with `monitor` and `read` on the logs and traces
-    /// indices, e.g. elastic-admin (unset: no authentication).
-    #[arg(long, env = "ONCALL_ELASTICSEARCH_USER", hide_env_values = true)]
-    pub elasticsearch_user: Option<String>,
-
-    /// Its password.
-    #[arg(long, env = "ONCALL_ELASTICSEARCH_PASSWORD", hide_env_values = true)]
-    pub elasticsearch_password: Option<String>,
+    /// Needs `monitor` and `read` on the logs and traces indices, e.g. elastic-admin.
+    #[command(flatten)]
+    pub elasticsearch: ElasticsearchArgs,
 
     /// Index pattern of the service's logs.
     #[arg(
@@ -197,19 +187,9 @@ pub struct RetentionRunSettings {
     #[command(flatten)]
     pub policy: RetentionPolicy,
 
-    #[arg(
-        long,
-        env = "ONCALL_ELASTICSEARCH_URL",
-        default_value = "http://127.0.0.1:9200"
-    )]
-    pub elasticsearch_url: Url,
-
-    /// Elasticsearch user that may delete the daily indices (unset: no authentication).
-    #[arg(long, env = "ONCALL_ELASTICSEARCH_USER", hide_env_values = true)]
-    pub elasticsearch_user: Option<String>,
-
-    #[arg(long, env = "ONCALL_ELASTICSEARCH_PASSWORD", hide_env_values = true)]
-    pub elasticsearch_password: Option<String>,
+    /// A user that may list and delete the daily indices (audit days: elastic-admin).
+    #[command(flatten)]
+    pub elasticsearch: ElasticsearchArgs,
 
     /// The prefix of the daily audit indices (the run's record goes to today's;
     /// days past the audit retention are deleted).
@@ -220,18 +200,8 @@ pub struct RetentionRunSettings {
     )]
     pub audit_index: String,
 
-    #[arg(long, env = "ONCALL_AUDIT_ELASTICSEARCH_URL", value_parser = optional_url)]
-    pub audit_elasticsearch_url: Option<OptionalUrl>,
-
-    #[arg(long, env = "ONCALL_AUDIT_ELASTICSEARCH_USER", hide_env_values = true)]
-    pub audit_elasticsearch_user: Option<String>,
-
-    #[arg(
-        long,
-        env = "ONCALL_AUDIT_ELASTICSEARCH_PASSWORD",
-        hide_env_values = true
-    )]
-    pub audit_elasticsearch_password: Option<String>,
+    #[command(flatten)]
+    pub audit_elasticsearch: AuditElasticsearchArgs,
 }
 
 /// How often `oncall serve` runs retention; `None` (0 or off) disables it.
@@ -433,13 +403,9 @@ pub struct ServeSettings {
     #[arg(long, env = "ONCALL_LISTEN", default_value = "127.0.0.1:9095")]
     pub listen: SocketAddr,
 
-    /// Elasticsearch holding the service's logs (the example requests come from here).
-    #[arg(
-        long,
-        env = "ONCALL_ELASTICSEARCH_URL",
-        default_value = "http://127.0.0.1:9200"
-    )]
-    pub elasticsearch_url: Url,
+    /// Elasticsearch holding the service's logs, as the log reader.
+    #[command(flatten)]
+    pub elasticsearch: ElasticsearchArgs,
 
     /// Index pattern of the service's logs.
     #[arg(
@@ -497,14 +463,6 @@ pub struct ServeSettings {
     )]
     pub operators: PathBuf,
 
-    /// Elasticsearch user of the log reader (unset: no authentication).
-    #[arg(long, env = "ONCALL_ELASTICSEARCH_USER", hide_env_values = true)]
-    pub elasticsearch_user: Option<String>,
-
-    /// Its password.
-    #[arg(long, env = "ONCALL_ELASTICSEARCH_PASSWORD", hide_env_values = true)]
-    pub elasticsearch_password: Option<String>,
-
     /// The prefix of the daily audit indices `<prefix>-YYYY.MM.DD` (create-only writes).
     #[arg(
         long,
@@ -513,21 +471,9 @@ pub struct ServeSettings {
     )]
     pub audit_index: String,
 
-    /// Elasticsearch of the audit trail (default: --elasticsearch-url).
-    #[arg(long, env = "ONCALL_AUDIT_ELASTICSEARCH_URL", value_parser = optional_url)]
-    pub audit_elasticsearch_url: Option<OptionalUrl>,
-
-    /// Elasticsearch user of the audit writer (create_doc on the audit index only).
-    #[arg(long, env = "ONCALL_AUDIT_ELASTICSEARCH_USER", hide_env_values = true)]
-    pub audit_elasticsearch_user: Option<String>,
-
-    /// Its password.
-    #[arg(
-        long,
-        env = "ONCALL_AUDIT_ELASTICSEARCH_PASSWORD",
-        hide_env_values = true
-    )]
-    pub audit_elasticsearch_password: Option<String>,
+    /// The audit trail's create-only writer.
+    #[command(flatten)]
+    pub audit_elasticsearch: AuditElasticsearchArgs,
 
     /// Timeout of one Elasticsearch request of the log API.
     #[arg(long, env = "ONCALL_LOGS_TIMEOUT_MS", default_value = "30000", value_parser = millis)]
@@ -586,6 +532,100 @@ pub struct ServeSettings {
     /// How often retention runs (first at start): 1h, 30m, 10s; 0 or off disables it.
     #[arg(long, env = "ONCALL_RETENTION_INTERVAL", default_value = crate::retention::DEFAULT_INTERVAL, value_parser = interval)]
     pub retention_interval: Interval,
+}
+
+/// Elasticsearch and the user oncall logs in as (ONCALL_ELASTICSEARCH_*; no user:
+/// no authentication, for an Elasticsearch without security).
+#[derive(Debug, Clone, Args)]
+pub struct ElasticsearchArgs {
+    #[arg(
+        long = "elasticsearch-url",
+        id = "elasticsearch_url",
+        value_name = "URL",
+        env = "ONCALL_ELASTICSEARCH_URL",
+        default_value = "http://127.0.0.1:9200"
+    )]
+    pub url: Url,
+
+    /// Elasticsearch user (docs/security.md, "Elasticsearch users").
+    #[arg(
+        long = "elasticsearch-user",
+        id = "elasticsearch_user",
+        value_name = "USER",
+        env = "ONCALL_ELASTICSEARCH_USER",
+        hide_env_values = true
+    )]
+    pub user: Option<String>,
+
+    /// Its password.
+    #[arg(
+        long = "elasticsearch-password",
+        id = "elasticsearch_password",
+        value_name = "PASSWORD",
+        env = "ONCALL_ELASTICSEARCH_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+}
+
+impl ElasticsearchArgs {
+    /// A client logged in as the user.
+    pub fn client(&self, timeout: Duration) -> anyhow::Result<Elasticsearch> {
+        Ok(Elasticsearch::new(self.url.clone(), timeout)?
+            .with_credentials(self.user.clone(), self.password.clone()))
+    }
+}
+
+/// The audit trail's Elasticsearch and its create-only writer
+/// (ONCALL_AUDIT_ELASTICSEARCH_*).
+#[derive(Debug, Clone, Args)]
+pub struct AuditElasticsearchArgs {
+    /// Elasticsearch of the audit trail (default: --elasticsearch-url).
+    #[arg(
+        long = "audit-elasticsearch-url",
+        id = "audit_elasticsearch_url",
+        value_name = "URL",
+        env = "ONCALL_AUDIT_ELASTICSEARCH_URL",
+        value_parser = optional_url
+    )]
+    pub url: Option<OptionalUrl>,
+
+    /// Elasticsearch user of the audit writer (create_doc on the audit indices only).
+    #[arg(
+        long = "audit-elasticsearch-user",
+        id = "audit_elasticsearch_user",
+        value_name = "USER",
+        env = "ONCALL_AUDIT_ELASTICSEARCH_USER",
+        hide_env_values = true
+    )]
+    pub user: Option<String>,
+
+    /// Its password.
+    #[arg(
+        long = "audit-elasticsearch-password",
+        id = "audit_elasticsearch_password",
+        value_name = "PASSWORD",
+        env = "ONCALL_AUDIT_ELASTICSEARCH_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+}
+
+impl AuditElasticsearchArgs {
+    /// A client of the audit trail: its own URL or `default`, as its own user.
+    pub fn client(
+        &self,
+        default: &ElasticsearchArgs,
+        timeout: Duration,
+    ) -> anyhow::Result<Elasticsearch> {
+        let url = self
+            .url
+            .as_ref()
+            .and_then(|u| u.0.clone())
+            .unwrap_or_else(|| default.url.clone());
+        Ok(Elasticsearch::new(url, timeout)?
+            .with_credentials(self.user.clone(), self.password.clone()))
+    }
 }
 
 /// A URL, or nothing when empty (compose passes `${VAR:-}` through as "").

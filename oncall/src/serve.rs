@@ -36,14 +36,7 @@ pub fn build_relay(settings: &ServeSettings, meter: &Meter) -> anyhow::Result<Re
     let metrics = RelayMetrics::new(meter, &names);
     Ok(Relay {
         examples: ExampleFinder {
-            elasticsearch: Elasticsearch::new(
-                settings.elasticsearch_url.clone(),
-                settings.examples_timeout,
-            )?
-            .with_credentials(
-                settings.elasticsearch_user.clone(),
-                settings.elasticsearch_password.clone(),
-            ),
+            elasticsearch: settings.elasticsearch.client(settings.examples_timeout)?,
             index: settings.logs_index.clone(),
             kibana: settings.kibana_url.clone(),
             limit: settings.examples,
@@ -64,20 +57,10 @@ pub fn build_relay(settings: &ServeSettings, meter: &Meter) -> anyhow::Result<Re
 
 /// The log API: the reader and the create-only audit writer, each with its own credentials.
 pub fn build_log_api(settings: &ServeSettings) -> anyhow::Result<LogApi> {
-    let logs = Elasticsearch::new(settings.elasticsearch_url.clone(), settings.logs_timeout)?
-        .with_credentials(
-            settings.elasticsearch_user.clone(),
-            settings.elasticsearch_password.clone(),
-        );
-    let audit_url = settings
-        .audit_elasticsearch_url
-        .as_ref()
-        .and_then(|u| u.0.clone())
-        .unwrap_or_else(|| settings.elasticsearch_url.clone());
-    let writer = Elasticsearch::new(audit_url, settings.logs_timeout)?.with_credentials(
-        settings.audit_elasticsearch_user.clone(),
-        settings.audit_elasticsearch_password.clone(),
-    );
+    let logs = settings.elasticsearch.client(settings.logs_timeout)?;
+    let writer = settings
+        .audit_elasticsearch
+        .client(&settings.elasticsearch, settings.logs_timeout)?;
     Ok(LogApi {
         operators_file: settings.operators.clone(),
         audit: AuditTrail {
@@ -115,7 +98,7 @@ pub fn build_incident_api(
 fn retention_of(settings: &ServeSettings, log_api: &LogApi) -> anyhow::Result<Retention> {
     let es = match &settings.retention_elasticsearch_user {
         Some(user) => {
-            Elasticsearch::new(settings.elasticsearch_url.clone(), settings.logs_timeout)?
+            Elasticsearch::new(settings.elasticsearch.url.clone(), settings.logs_timeout)?
                 .with_credentials(
                     Some(user.clone()),
                     settings.retention_elasticsearch_password.clone(),

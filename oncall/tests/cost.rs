@@ -15,88 +15,8 @@ use std::process::{Command, Output};
 
 use serde_json::{json, Value};
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-use testkit::elastic::{self, es_url};
-
-fn prometheus_url() -> String {
-    env("ONCALL_PROMETHEUS_URL")
-        .unwrap_or_else(|| "http://127.0.0.1:9090".to_owned())
-        .trim_end_matches('/')
-        .to_owned()
-}
-
-fn credentials() -> Option<(String, String)> {
-    let admin = elastic::credentials(elastic::ADMIN);
-    Some((admin.user, admin.password))
-}
-
-struct Es {
-    url: String,
-    http: reqwest::Client,
-}
-
-impl Es {
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<String>,
-    ) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}/{path}", self.url));
-        if let Some((user, password)) = credentials() {
-            req = req.basic_auth(user, Some(password));
-        }
-        if let Some(b) = body {
-            let content_type = if path.contains("_bulk") {
-                "application/x-ndjson"
-            } else {
-                "application/json"
-            };
-            req = req.header("content-type", content_type).body(b);
-        }
-        let resp = req
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("Elasticsearch at {}: {e}", self.url));
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-}
-
-/// Deletes the indices the test created, by exact name, even when it fails.
-struct Cleanup {
-    url: String,
-    indices: Vec<String>,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let indices = std::mem::take(&mut self.indices);
-        let url = self.url.clone();
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                let http = reqwest::Client::new();
-                for index in indices {
-                    let mut req = http.delete(format!("{url}/{index}"));
-                    if let Some((user, password)) = credentials() {
-                        req = req.basic_auth(user, Some(password));
-                    }
-                    let _ = req.send().await;
-                }
-            });
-        })
-        .join();
-    }
-}
+mod common;
+use common::{credentials, elastic, es_url, prometheus_url, Cleanup, Es};
 
 fn oncall(args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_oncall"));
@@ -107,13 +27,8 @@ fn oncall(args: &[&str]) -> Output {
         .env("ONCALL_ELASTICSEARCH_URL", es_url())
         .env_remove("ONCALL_LOGS_INDEX")
         .env_remove("ONCALL_TRACES_INDEX")
-        .env_remove("ONCALL_ELASTICSEARCH_USER")
-        .env_remove("ONCALL_ELASTICSEARCH_PASSWORD");
-    if let Some((user, password)) = credentials() {
-        command
-            .env("ONCALL_ELASTICSEARCH_USER", user)
-            .env("ONCALL_ELASTICSEARCH_PASSWORD", password);
-    }
+        // Index stats need `monitor`: the command runs as elastic-admin.
+        .envs(credentials(elastic::ADMIN).oncall_env(""));
     command.output().expect("oncall runs")
 }
 
@@ -145,11 +60,7 @@ async fn prometheus_answers(url: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cost_counts_seeded_documents_exactly() {
-    let url = es_url();
-    let es = Es {
-        url: url.clone(),
-        http: reqwest::Client::new(),
-    };
+    let es = Es::admin();
     let nanos = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
     let run = format!("{}-{nanos}", std::process::id());
     let logs_pattern = format!("logs-alertingscout-costtest-{run}-*");
@@ -159,7 +70,6 @@ async fn cost_counts_seeded_documents_exactly() {
     let traces_day1 = format!("traces-alertingscout-costtest-{run}-2020.01.01");
     let traces_day2 = format!("traces-alertingscout-costtest-{run}-2020.01.02");
     let _cleanup = Cleanup {
-        url: url.clone(),
         indices: vec![
             logs_day1.clone(),
             logs_day2.clone(),
@@ -221,7 +131,7 @@ async fn cost_counts_seeded_documents_exactly() {
         bulk.push('\n');
     }
     let (status, answer) = es
-        .call(reqwest::Method::POST, "_bulk?refresh=true", Some(bulk))
+        .ndjson(reqwest::Method::POST, "_bulk?refresh=true", bulk)
         .await;
     assert_eq!(status, 200, "bulk: {answer}");
     assert_eq!(answer["errors"], json!(false), "bulk: {answer}");

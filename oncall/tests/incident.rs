@@ -22,132 +22,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use testkit::process::Spawned;
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-fn prometheus_url() -> String {
-    env("ONCALL_PROMETHEUS_URL")
-        .unwrap_or_else(|| "http://127.0.0.1:9090".to_owned())
-        .trim_end_matches('/')
-        .to_owned()
-}
-
-use testkit::elastic::{self, credentials, es_url};
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+mod common;
+use common::{audit_days, credentials, elastic, es_url, prometheus_url, sha256_hex, Cleanup, Es};
 
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// The daily audit indices of `prefix` a run can write: today's and tomorrow's (UTC).
-fn audit_days(prefix: &str) -> Vec<String> {
-    let today = Utc::now().date_naive();
-    [today, today + chrono::Days::new(1)]
-        .iter()
-        .map(|d| format!("{prefix}-{}", d.format("%Y.%m.%d")))
-        .collect()
-}
-
-/// Elasticsearch for the test's own calls, with the optional credentials.
-#[derive(Clone)]
-struct Es {
-    http: reqwest::Client,
-}
-
-impl Es {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}/{path}", es_url());
-        let admin = credentials(elastic::ADMIN);
-        let mut req = self
-            .http
-            .request(method, &url)
-            .basic_auth(admin.user, Some(admin.password));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("Elasticsearch at {url}: {e}"));
-        resp.json().await.unwrap_or(Value::Null)
-    }
-
-    async fn bulk(&self, index: &str, docs: &[Value]) {
-        let mut body = String::new();
-        for d in docs {
-            body.push_str("{\"create\":{}}\n");
-            body.push_str(&d.to_string());
-            body.push('\n');
-        }
-        let mut req = self
-            .http
-            .post(format!("{}/{index}/_bulk?refresh=true", es_url()))
-            .header("content-type", "application/x-ndjson")
-            .body(body);
-        let admin = credentials(elastic::ADMIN);
-        req = req.basic_auth(admin.user, Some(admin.password));
-        let answer: Value = req
-            .send()
-            .await
-            .expect("bulk")
-            .json()
-            .await
-            .expect("bulk answer");
-        assert_eq!(answer["errors"], false, "bulk into {index}: {answer}");
-    }
-
-    async fn audit_records(&self, prefix: &str) -> Vec<Value> {
-        self.call(reqwest::Method::POST, &format!("{prefix}-*/_refresh"), None)
-            .await;
-        let answer = self
-            .call(
-                reqwest::Method::POST,
-                &format!("{prefix}-*/_search"),
-                Some(json!({"size": 1000, "sort": [{"@timestamp": "asc"}]})),
-            )
-            .await;
-        answer["hits"]["hits"]
-            .as_array()
-            .map(|h| h.iter().map(|h| h["_source"].clone()).collect())
-            .unwrap_or_default()
-    }
-}
-
-/// Deletes the run's indices, by exact name, even when an assertion fails.
-struct Cleanup {
-    es: Es,
-    indices: Vec<String>,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let indices = std::mem::take(&mut self.indices);
-        let es = self.es.clone();
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                for index in indices {
-                    es.call(reqwest::Method::DELETE, &index, None).await;
-                }
-            });
-        })
-        .join();
-    }
 }
 
 struct Run {
@@ -336,9 +217,7 @@ fn check_bundle(
 async fn an_incident_is_exported_whole_checked_audited_and_reproducible() {
     let nanos = Utc::now().timestamp_nanos_opt().unwrap_or(0);
     let id = format!("incidenttest-{}-{nanos}", std::process::id());
-    let es = Es {
-        http: reqwest::Client::new(),
-    };
+    let es = Es::admin();
     let run = Run {
         logs_index: format!("logs-alertingscout-{id}"),
         traces_index: format!("traces-alertingscout-{id}"),
@@ -348,10 +227,7 @@ async fn an_incident_is_exported_whole_checked_audited_and_reproducible() {
     let mut indices = vec![run.logs_index.clone(), run.traces_index.clone()];
     indices.extend(audit_days(&run.audit_index));
     indices.extend(audit_days(&format!("{}-closed", run.audit_index)));
-    let _cleanup = Cleanup {
-        es: es.clone(),
-        indices,
-    };
+    let _cleanup = Cleanup { indices };
 
     let mut ops = oncall::operators::Operators::default();
     ops.upsert("alice", oncall::operators::Role::Oncall, "alice-token");

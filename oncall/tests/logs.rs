@@ -13,29 +13,13 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use testkit::process::Spawned;
 
-use testkit::elastic::{self, credentials, es_url};
+mod common;
+use common::{audit_days, credentials, elastic, es_url, sha256_hex, Cleanup, Es};
 
-/// The daily audit indices of `prefix` a run can write: today's and, past
-/// midnight, tomorrow's (UTC).
-fn audit_days(prefix: &str) -> Vec<String> {
-    let today = chrono::Utc::now().date_naive();
-    [today, today + chrono::Days::new(1)]
-        .iter()
-        .map(|d| format!("{prefix}-{}", d.format("%Y.%m.%d")))
-        .collect()
-}
 const BULK: usize = 10_500;
 const PII_KEY: &str = "oncall-test-pseudonym-key-0123456789";
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 struct Run {
     id: String,
@@ -46,37 +30,12 @@ struct Run {
 }
 
 impl Run {
-    async fn es(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let es = es_url();
-        let admin = credentials(elastic::ADMIN);
-        let mut req = self
-            .http
-            .request(method, format!("{es}/{path}"))
-            .basic_auth(admin.user, Some(admin.password));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("Elasticsearch at {es}: {e}; run `cargo xtask up`"));
-        resp.json().await.unwrap_or(Value::Null)
-    }
-
-    async fn cleanup(&self) {
-        let es = es_url();
+    /// The run's indices (its logs, its daily audit indices).
+    fn indices(&self) -> Vec<String> {
         let mut indices = vec![self.logs_index.clone()];
         indices.extend(audit_days(&self.audit_index));
         indices.extend(audit_days(&format!("{}-closed", self.audit_index)));
-        let admin = credentials(elastic::ADMIN);
-        for index in indices {
-            let _ = self
-                .http
-                .delete(format!("{es}/{index}"))
-                .basic_auth(&admin.user, Some(&admin.password))
-                .send()
-                .await;
-        }
+        indices
     }
 
     fn operators(&self) -> std::path::PathBuf {
@@ -116,54 +75,9 @@ impl Run {
     }
 
     /// Every audit record, oldest first (refreshed first).
+    /// Every audit record of the run, oldest first.
     async fn audit_records(&self) -> Vec<Value> {
-        self.es(
-            reqwest::Method::POST,
-            &format!("{}-*/_refresh", self.audit_index),
-            None,
-        )
-        .await;
-        let answer = self
-            .es(
-                reqwest::Method::POST,
-                &format!("{}-*/_search", self.audit_index),
-                Some(json!({"size": 1000, "sort": [{"@timestamp": "asc"}]})),
-            )
-            .await;
-        answer["hits"]["hits"]
-            .as_array()
-            .map(|h| h.iter().map(|h| h["_source"].clone()).collect())
-            .unwrap_or_default()
-    }
-}
-
-/// Deletes the run's indices even when an assertion fails.
-struct Cleanup(Vec<String>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let indices = std::mem::take(&mut self.0);
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                let http = reqwest::Client::new();
-                let es = es_url();
-                let admin = credentials(elastic::ADMIN);
-                for index in indices {
-                    let _ = http
-                        .delete(format!("{es}/{index}"))
-                        .basic_auth(&admin.user, Some(&admin.password))
-                        .send()
-                        .await;
-                }
-            });
-        })
-        .join();
+        Es::admin().audit_records(&self.audit_index).await
     }
 }
 
@@ -197,11 +111,10 @@ async fn the_log_api_is_authenticated_role_checked_filtered_and_audited() {
         dir: tempfile::tempdir().expect("tempdir"),
         http: reqwest::Client::new(),
     };
-    run.cleanup().await;
-    let mut indices = vec![run.logs_index.clone()];
-    indices.extend(audit_days(&run.audit_index));
-    indices.extend(audit_days(&format!("{}-closed", run.audit_index)));
-    let _cleanup = Cleanup(indices);
+    // The run's names are its own (pid and nanoseconds): nothing to clear first.
+    let _cleanup = Cleanup {
+        indices: run.indices(),
+    };
 
     // Operators: alice reads logs, audrey also reads the audit trail.
     let mut ops = oncall::operators::Operators::default();
@@ -269,22 +182,13 @@ async fn the_log_api_is_authenticated_role_checked_filtered_and_audited() {
         );
         body.push('\n');
     }
-    let answer: Value = run
-        .http
-        .post(format!(
-            "{}/{}/_bulk?refresh=true",
-            es_url(),
-            run.logs_index
-        ))
-        .basic_auth(elastic::ADMIN, Some(credentials(elastic::ADMIN).password))
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .await
-        .expect("bulk")
-        .json()
-        .await
-        .expect("bulk answer");
+    let (_, answer) = Es::admin()
+        .ndjson(
+            reqwest::Method::POST,
+            &format!("{}/_bulk?refresh=true", run.logs_index),
+            body,
+        )
+        .await;
     assert_eq!(
         answer["errors"],
         false,
@@ -465,8 +369,9 @@ async fn the_log_api_is_authenticated_role_checked_filtered_and_audited() {
     // (The audit trail is daily: today's index of the prefix `closed` is closed.)
     let closed = format!("{}-closed", run.audit_index);
     for day in audit_days(&closed) {
-        run.es(reqwest::Method::PUT, &day, None).await;
-        run.es(reqwest::Method::POST, &format!("{day}/_close"), None)
+        Es::admin().call(reqwest::Method::PUT, &day, None).await;
+        Es::admin()
+            .call(reqwest::Method::POST, &format!("{day}/_close"), None)
             .await;
     }
     for extra in [

@@ -14,98 +14,11 @@ use chrono::{Days, NaiveDate, Utc};
 use serde_json::{json, Value};
 use testkit::process::Spawned;
 
-use testkit::elastic::{self, credentials, es_url};
+mod common;
+use common::{credentials, elastic, es_url, Cleanup, Es};
 
 fn day(today: NaiveDate, back: u64) -> String {
     (today - Days::new(back)).format("%Y.%m.%d").to_string()
-}
-
-struct Es {
-    url: String,
-    http: reqwest::Client,
-}
-
-impl Es {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let admin = credentials(elastic::ADMIN);
-        let mut req = self
-            .http
-            .request(method, format!("{}/{path}", self.url))
-            .basic_auth(admin.user, Some(admin.password));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("Elasticsearch at {}: {e}", self.url));
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn exists(&self, index: &str) -> bool {
-        let (status, _) = self.call(reqwest::Method::HEAD, index, None).await;
-        status == 200
-    }
-
-    /// Creates `index` (empty); false when it was there already.
-    async fn create(&self, index: &str, body: Option<Value>) -> bool {
-        let (status, answer) = self.call(reqwest::Method::PUT, index, body).await;
-        match status {
-            200 => true,
-            400 if answer.to_string().contains("resource_already_exists") => false,
-            _ => panic!("creating {index}: {status} {answer}"),
-        }
-    }
-
-    async fn audit_records(&self, index: &str) -> Vec<Value> {
-        self.call(reqwest::Method::POST, &format!("{index}-*/_refresh"), None)
-            .await;
-        let (_, answer) = self
-            .call(
-                reqwest::Method::POST,
-                &format!("{index}-*/_search"),
-                Some(json!({"size": 100, "sort": [{"@timestamp": "asc"}]})),
-            )
-            .await;
-        answer["hits"]["hits"]
-            .as_array()
-            .map(|h| h.iter().map(|h| h["_source"].clone()).collect())
-            .unwrap_or_default()
-    }
-}
-
-/// Deletes the indices the test created, by exact name, even when it fails.
-struct Cleanup {
-    url: String,
-    indices: Vec<String>,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let indices = std::mem::take(&mut self.indices);
-        let url = self.url.clone();
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                let http = reqwest::Client::new();
-                let admin = credentials(elastic::ADMIN);
-                for index in indices {
-                    let _ = http
-                        .delete(format!("{url}/{index}"))
-                        .basic_auth(&admin.user, Some(&admin.password))
-                        .send()
-                        .await;
-                }
-            });
-        })
-        .join();
-    }
 }
 
 fn oncall(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -127,10 +40,7 @@ fn text(out: &Output) -> (String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn day_fifteen_goes_day_fourteen_stays_and_nothing_else_is_touched() {
     let url = es_url();
-    let es = Es {
-        url: url.clone(),
-        http: reqwest::Client::new(),
-    };
+    let es = Es::admin();
     let now = Utc::now();
     let today = now.date_naive();
     let nanos = now.timestamp_nanos_opt().unwrap_or(0);
@@ -161,7 +71,6 @@ async fn day_fifteen_goes_day_fourteen_stays_and_nothing_else_is_touched() {
         format!("{audit}-bench"),
     ];
     let mut cleanup = Cleanup {
-        url: url.clone(),
         // The runs' own records land in today's (past midnight, tomorrow's) audit index.
         indices: [0, 1]
             .iter()

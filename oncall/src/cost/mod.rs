@@ -15,7 +15,6 @@ use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 
 use crate::cli::CostSettings;
-use crate::elasticsearch::Elasticsearch;
 use crate::prometheus::Prometheus;
 
 /// The window: `--from`/`--to`, or `--since` (default 1h) back from `now`.
@@ -45,10 +44,7 @@ pub fn window(
 pub fn run(s: CostSettings) -> anyhow::Result<()> {
     let (from, to) = window(&s, Utc::now())?;
     let timeout = s.timeout;
-    let es = Elasticsearch::new(s.elasticsearch_url.clone(), timeout)?.with_credentials(
-        s.elasticsearch_user.clone(),
-        s.elasticsearch_password.clone(),
-    );
+    let es = s.elasticsearch.client(timeout)?;
     let prometheus = if s.no_prometheus {
         None
     } else {

@@ -26,7 +26,6 @@ pub const ACTION: &str = "retention.delete";
 use std::time::Duration;
 
 use crate::cli::{RetentionCommand, RetentionRunSettings};
-use crate::elasticsearch::Elasticsearch;
 use crate::logs::audit::AuditTrail;
 
 /// Timeout of one Elasticsearch request of `oncall retention run`.
@@ -34,19 +33,8 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The retention of `oncall retention run`, from its settings.
 pub fn from_settings(s: &RetentionRunSettings) -> anyhow::Result<run::Retention> {
-    let es = Elasticsearch::new(s.elasticsearch_url.clone(), TIMEOUT)?.with_credentials(
-        s.elasticsearch_user.clone(),
-        s.elasticsearch_password.clone(),
-    );
-    let audit_url = s
-        .audit_elasticsearch_url
-        .as_ref()
-        .and_then(|u| u.0.clone())
-        .unwrap_or_else(|| s.elasticsearch_url.clone());
-    let writer = Elasticsearch::new(audit_url, TIMEOUT)?.with_credentials(
-        s.audit_elasticsearch_user.clone(),
-        s.audit_elasticsearch_password.clone(),
-    );
+    let es = s.elasticsearch.client(TIMEOUT)?;
+    let writer = s.audit_elasticsearch.client(&s.elasticsearch, TIMEOUT)?;
     Ok(run::Retention {
         audit: AuditTrail {
             writer,
