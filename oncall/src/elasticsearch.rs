@@ -87,6 +87,39 @@ impl Elasticsearch {
         &self.base
     }
 
+    /// Opens a point in time on `index` (kept 2 minutes between pages): exports
+    /// page through it with search_after past the 10,000-hit window.
+    pub async fn open_point_in_time(&self, index: &str) -> Result<String, EsError> {
+        let pit = self
+            .send(
+                reqwest::Method::POST,
+                &format!("{index}/_pit"),
+                &[
+                    ("keep_alive", "2m"),
+                    ("ignore_unavailable", "true"),
+                    ("allow_no_indices", "true"),
+                ],
+                None,
+            )
+            .await?;
+        pit["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| EsError::Decode("no point-in-time id".into()))
+    }
+
+    /// Closes a point in time, best effort: an unclosed one expires with its keep_alive.
+    pub async fn close_point_in_time(&self, id: &str) {
+        let _ = self
+            .send(
+                reqwest::Method::DELETE,
+                "_pit",
+                &[],
+                Some(&serde_json::json!({ "id": id })),
+            )
+            .await;
+    }
+
     /// `POST {index}/_search` with `body`; a missing index is no hits, not an error.
     pub async fn search(&self, index: &str, body: &Value) -> Result<Value, EsError> {
         self.send(

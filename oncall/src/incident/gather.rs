@@ -147,32 +147,9 @@ pub async fn search_all(
     query: &Value,
     tie: Tie,
 ) -> Result<Vec<Doc>, GatherError> {
-    let pit = es
-        .send(
-            reqwest::Method::POST,
-            &format!("{index}/_pit"),
-            &[
-                ("keep_alive", "2m"),
-                ("ignore_unavailable", "true"),
-                ("allow_no_indices", "true"),
-            ],
-            None,
-        )
-        .await?;
-    let mut pit_id = pit["id"]
-        .as_str()
-        .ok_or_else(|| EsError::Decode("no point-in-time id".into()))?
-        .to_owned();
+    let mut pit_id = es.open_point_in_time(index).await?;
     let result = pages(es, &mut pit_id, query).await;
-    // Best effort: an unclosed point in time expires with its keep_alive.
-    let _ = es
-        .send(
-            reqwest::Method::DELETE,
-            "_pit",
-            &[],
-            Some(&json!({ "id": pit_id })),
-        )
-        .await;
+    es.close_point_in_time(&pit_id).await;
     let mut docs = result?;
     sort_docs(&mut docs, tie);
     Ok(docs)

@@ -48,32 +48,9 @@ impl NdjsonBuilder {
 
 /// Every record of `index` matching `filters`, oldest first, at most `filters.limit`.
 pub async fn export(es: &Elasticsearch, index: &str, filters: &Filters) -> Result<Export, EsError> {
-    let pit = es
-        .send(
-            reqwest::Method::POST,
-            &format!("{index}/_pit"),
-            &[
-                ("keep_alive", "2m"),
-                ("ignore_unavailable", "true"),
-                ("allow_no_indices", "true"),
-            ],
-            None,
-        )
-        .await?;
-    let mut pit_id = pit["id"]
-        .as_str()
-        .ok_or_else(|| EsError::Decode("no point-in-time id".into()))?
-        .to_owned();
+    let mut pit_id = es.open_point_in_time(index).await?;
     let result = pages(es, &mut pit_id, filters).await;
-    // Best effort: an unclosed point in time expires with its keep_alive.
-    let _ = es
-        .send(
-            reqwest::Method::DELETE,
-            "_pit",
-            &[],
-            Some(&json!({ "id": pit_id })),
-        )
-        .await;
+    es.close_point_in_time(&pit_id).await;
     result
 }
 
