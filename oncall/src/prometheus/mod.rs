@@ -76,18 +76,7 @@ impl Prometheus {
         end: DateTime<Utc>,
         step: Duration,
     ) -> Result<QueryData, PromError> {
-        let what = format!("range query `{expr}`");
-        self.post(
-            "api/v1/query_range",
-            &[
-                ("query", expr.to_owned()),
-                ("start", seconds(start)),
-                ("end", seconds(end)),
-                ("step", format!("{}", step.as_secs_f64())),
-            ],
-            &what,
-        )
-        .await
+        self.range(expr, start, end, step).await
     }
 
     /// `query_range`'s `data` exactly as Prometheus sent it (`resultType`,
@@ -100,6 +89,16 @@ impl Prometheus {
         end: DateTime<Utc>,
         step: Duration,
     ) -> Result<serde_json::Value, PromError> {
+        self.range(expr, start, end, step).await
+    }
+
+    async fn range<T: DeserializeOwned>(
+        &self,
+        expr: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        step: Duration,
+    ) -> Result<T, PromError> {
         let what = format!("range query `{expr}`");
         self.post(
             "api/v1/query_range",
