@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -83,14 +83,7 @@ pub fn ensure_all(layout: &Layout) -> Result<PathBuf> {
         get_or_create(layout, PII_KEY, "ALERTINGSCOUT_PII_KEY")?
     ));
     let path = dir(layout).join("compose.env");
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .mode(0o600)
-        .open(&path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    file.write_all((lines.join("\n") + "\n").as_bytes())?;
+    write_private(&path, (lines.join("\n") + "\n").as_bytes())?;
     Ok(path)
 }
 
@@ -107,26 +100,37 @@ pub fn get_or_create(layout: &Layout, name: &str, env: &str) -> Result<String> {
     let folder = dir(layout);
     std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
     std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700))?;
-    let path = folder.join(name);
-    if let Ok(value) = std::fs::read_to_string(&path) {
+    read_or_make(&folder.join(name), 32)
+}
+
+/// The secret in `path`, or a new one (`random_bytes` from /dev/urandom, in hex)
+/// written there 0600 when the file is missing or empty.
+pub fn read_or_make(path: &Path, random_bytes: usize) -> Result<String> {
+    if let Ok(value) = std::fs::read_to_string(path) {
         if !value.trim().is_empty() {
             return Ok(value.trim().to_string());
         }
     }
-    let mut bytes = [0u8; 32];
+    let mut bytes = vec![0u8; random_bytes];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut bytes))
         .context("reading /dev/urandom")?;
     let value: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(path, value.as_bytes())?;
+    Ok(value)
+}
+
+/// Writes `contents` to `path`, readable by its owner only (0600).
+fn write_private(path: &Path, contents: &[u8]) -> Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(true)
         .write(true)
         .mode(0o600)
-        .open(&path)
+        .open(path)
         .with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(value.as_bytes())?;
-    Ok(value)
+    file.write_all(contents)?;
+    Ok(())
 }
 
 #[cfg(test)]
