@@ -87,9 +87,9 @@ impl Elasticsearch {
         &self.base
     }
 
-    /// Opens a point in time on `index` (kept 2 minutes between pages): exports
-    /// page through it with search_after past the 10,000-hit window.
-    pub async fn open_point_in_time(&self, index: &str) -> Result<String, EsError> {
+    /// Opens a point in time on `index` (kept 2 minutes between pages): an
+    /// export pages through it, oldest first, past the 10,000-hit window.
+    pub async fn point_in_time(&self, index: &str) -> Result<PointInTime<'_>, EsError> {
         let pit = self
             .send(
                 reqwest::Method::POST,
@@ -102,22 +102,15 @@ impl Elasticsearch {
                 None,
             )
             .await?;
-        pit["id"]
+        let id = pit["id"]
             .as_str()
             .map(str::to_owned)
-            .ok_or_else(|| EsError::Decode("no point-in-time id".into()))
-    }
-
-    /// Closes a point in time, best effort: an unclosed one expires with its keep_alive.
-    pub async fn close_point_in_time(&self, id: &str) {
-        let _ = self
-            .send(
-                reqwest::Method::DELETE,
-                "_pit",
-                &[],
-                Some(&serde_json::json!({ "id": id })),
-            )
-            .await;
+            .ok_or_else(|| EsError::Decode("no point-in-time id".into()))?;
+        Ok(PointInTime {
+            es: self,
+            id,
+            after: None,
+        })
     }
 
     /// `POST {index}/_search` with `body`; a missing index is no hits, not an error.
@@ -129,5 +122,58 @@ impl Elasticsearch {
             Some(body),
         )
         .await
+    }
+}
+
+/// A point in time being paged with `search_after`, sorted by `@timestamp` then
+/// `_shard_doc` (stable across pages). Close it when done.
+pub struct PointInTime<'a> {
+    es: &'a Elasticsearch,
+    id: String,
+    after: Option<Value>,
+}
+
+impl PointInTime<'_> {
+    /// The next page of at most `size` hits of `query` (empty at the end).
+    pub async fn next_page(&mut self, query: &Value, size: u64) -> Result<Vec<Value>, EsError> {
+        let mut body = serde_json::json!({
+            "size": size,
+            "query": query,
+            "pit": { "id": self.id, "keep_alive": "2m" },
+            "sort": [
+                { "@timestamp": { "order": "asc", "format": "strict_date_optional_time_nanos", "unmapped_type": "date" } },
+                { "_shard_doc": "asc" }
+            ],
+            "track_total_hits": false
+        });
+        if let Some(after) = self.after.take() {
+            body["search_after"] = after;
+        }
+        let mut answer = self
+            .es
+            .send(reqwest::Method::POST, "_search", &[], Some(&body))
+            .await?;
+        if let Some(id) = answer["pit_id"].as_str() {
+            self.id = id.to_owned();
+        }
+        let hits = match answer["hits"]["hits"].take() {
+            Value::Array(hits) => hits,
+            _ => Vec::new(),
+        };
+        self.after = hits.last().map(|h| h["sort"].clone());
+        Ok(hits)
+    }
+
+    /// Closes it, best effort: an unclosed one expires with its keep_alive.
+    pub async fn close(self) {
+        let _ = self
+            .es
+            .send(
+                reqwest::Method::DELETE,
+                "_pit",
+                &[],
+                Some(&serde_json::json!({ "id": self.id })),
+            )
+            .await;
     }
 }

@@ -14,7 +14,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
 use super::selector::{IncidentQuery, Selector};
-use crate::elasticsearch::{Elasticsearch, EsError};
+use crate::elasticsearch::{Elasticsearch, EsError, PointInTime};
 
 /// Hits per page (under the 10,000 window).
 pub const PAGE: u64 = 5_000;
@@ -147,44 +147,21 @@ pub async fn search_all(
     query: &Value,
     tie: Tie,
 ) -> Result<Vec<Doc>, GatherError> {
-    let mut pit_id = es.open_point_in_time(index).await?;
-    let result = pages(es, &mut pit_id, query).await;
-    es.close_point_in_time(&pit_id).await;
+    let mut pit = es.point_in_time(index).await?;
+    let result = pages(&mut pit, query).await;
+    pit.close().await;
     let mut docs = result?;
     sort_docs(&mut docs, tie);
     Ok(docs)
 }
 
-async fn pages(
-    es: &Elasticsearch,
-    pit_id: &mut String,
-    query: &Value,
-) -> Result<Vec<Doc>, GatherError> {
+async fn pages(pit: &mut PointInTime<'_>, query: &Value) -> Result<Vec<Doc>, GatherError> {
     let mut docs = Vec::new();
-    let mut after: Option<Value> = None;
     loop {
-        let mut body = json!({
-            "size": PAGE,
-            "query": query,
-            "pit": { "id": pit_id, "keep_alive": "2m" },
-            "sort": [{ "@timestamp": { "order": "asc", "format": "strict_date_optional_time_nanos", "unmapped_type": "date" } }, { "_shard_doc": "asc" }],
-            "track_total_hits": false
-        });
-        if let Some(a) = &after {
-            body["search_after"] = a.clone();
-        }
-        let answer = es
-            .send(reqwest::Method::POST, "_search", &[], Some(&body))
-            .await?;
-        if let Some(id) = answer["pit_id"].as_str() {
-            *pit_id = id.to_owned();
-        }
-        let hits = answer["hits"]["hits"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        for hit in &hits {
-            let source = hit["_source"].clone();
+        let mut hits = pit.next_page(query, PAGE).await?;
+        let full = hits.len() as u64 == PAGE;
+        for hit in &mut hits {
+            let source = hit["_source"].take();
             let at = parse_time(&hit["sort"][0]).or_else(|| parse_time(&source["@timestamp"]));
             docs.push(Doc {
                 index: hit["_index"].as_str().unwrap_or_default().to_owned(),
@@ -198,10 +175,9 @@ async fn pages(
                 "more than {MAX_DOCS} documents: narrow the window"
             )));
         }
-        if (hits.len() as u64) < PAGE {
+        if !full {
             break;
         }
-        after = hits.last().map(|h| h["sort"].clone());
     }
     Ok(docs)
 }

@@ -1,10 +1,10 @@
 //! Reads every matching log record, past Elasticsearch's 10,000-hit window:
 //! a point in time keeps the view fixed while `search_after` pages through it.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::elasticsearch::{Elasticsearch, EsError};
+use crate::elasticsearch::{Elasticsearch, EsError, PointInTime};
 use crate::logs::query::Filters;
 
 /// Hits per page (under the 10,000 window; large pages amortise the round trip).
@@ -48,54 +48,26 @@ impl NdjsonBuilder {
 
 /// Every record of `index` matching `filters`, oldest first, at most `filters.limit`.
 pub async fn export(es: &Elasticsearch, index: &str, filters: &Filters) -> Result<Export, EsError> {
-    let mut pit_id = es.open_point_in_time(index).await?;
-    let result = pages(es, &mut pit_id, filters).await;
-    es.close_point_in_time(&pit_id).await;
+    let mut pit = es.point_in_time(index).await?;
+    let result = pages(&mut pit, filters).await;
+    pit.close().await;
     result
 }
 
-async fn pages(
-    es: &Elasticsearch,
-    pit_id: &mut String,
-    filters: &Filters,
-) -> Result<Export, EsError> {
+async fn pages(pit: &mut PointInTime<'_>, filters: &Filters) -> Result<Export, EsError> {
     let mut out = NdjsonBuilder::default();
     let limit = filters.limit.unwrap_or(u64::MAX);
     let query = filters.to_query();
-    let mut after: Option<Value> = None;
     loop {
-        let remaining = limit.saturating_sub(out.hits);
-        if remaining == 0 {
+        let size = limit.saturating_sub(out.hits).min(PAGE);
+        if size == 0 {
             break;
         }
-        let mut body = json!({
-            "size": remaining.min(PAGE),
-            "query": query,
-            "pit": { "id": pit_id, "keep_alive": "2m" },
-            "sort": [{ "@timestamp": { "order": "asc", "format": "strict_date_optional_time_nanos" } }, { "_shard_doc": "asc" }],
-            "track_total_hits": false
-        });
-        if let Some(a) = &after {
-            body["search_after"] = a.clone();
-        }
-        let answer = es
-            .send(reqwest::Method::POST, "_search", &[], Some(&body))
-            .await?;
-        if let Some(id) = answer["pit_id"].as_str() {
-            *pit_id = id.to_owned();
-        }
-        let hits = answer["hits"]["hits"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        if hits.is_empty() {
-            break;
-        }
+        let hits = pit.next_page(&query, size).await?;
         for hit in &hits {
             out.push(&hit["_source"]);
         }
-        after = hits.last().map(|h| h["sort"].clone());
-        if (hits.len() as u64) < remaining.min(PAGE) {
+        if (hits.len() as u64) < size {
             break;
         }
     }
