@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 use testkit::process::Spawned;
 
 mod common;
-use common::{audit_days, credentials, elastic, es_url, prometheus_url, sha256_hex, Cleanup, Es};
+use common::{audit_days, prometheus_url, serve_command, sha256_hex, Cleanup, Es};
 
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -40,23 +40,12 @@ struct Run {
 
 impl Run {
     fn serve(&self, extra: &[(&str, &str)]) -> Spawned {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_oncall"));
+        let mut command = serve_command(self.dir.path());
         command
-            .arg("serve")
-            .env("ONCALL_LISTEN", "127.0.0.1:0")
-            .env("ONCALL_OUTBOX", self.dir.path().join("outbox.ndjson"))
-            .env("ONCALL_ELASTICSEARCH_URL", es_url())
             .env("ONCALL_LOGS_INDEX", &self.logs_index)
             .env("ONCALL_TRACES_INDEX", &self.traces_index)
             .env("ONCALL_AUDIT_INDEX", &self.audit_index)
-            .env("ONCALL_OPERATORS", self.dir.path().join("operators.toml"))
-            // No retention run against a shared Elasticsearch from a test.
-            .env("ONCALL_RETENTION_INTERVAL", "off")
-            .env("OTEL_SDK_DISABLED", "true");
-        command.env("ONCALL_PROMETHEUS_URL", prometheus_url());
-        command
-            .envs(credentials(elastic::ONCALL_READER).oncall_env(""))
-            .envs(credentials(elastic::ONCALL_AUDIT_WRITER).oncall_env("AUDIT_"));
+            .env("ONCALL_PROMETHEUS_URL", prometheus_url());
         for (k, v) in extra {
             command.env(k, v);
         }

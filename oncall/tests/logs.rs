@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use testkit::process::Spawned;
 
 mod common;
-use common::{audit_days, credentials, elastic, es_url, sha256_hex, Cleanup, Es};
+use common::{audit_days, serve_command, sha256_hex, Cleanup, Es};
 
 const BULK: usize = 10_500;
 const PII_KEY: &str = "oncall-test-pseudonym-key-0123456789";
@@ -43,20 +43,10 @@ impl Run {
     }
 
     fn serve(&self, extra: &[(&str, &str)]) -> Spawned {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_oncall"));
+        let mut command = serve_command(self.dir.path());
         command
-            .arg("serve")
-            .env("ONCALL_LISTEN", "127.0.0.1:0")
-            .env("ONCALL_OUTBOX", self.dir.path().join("outbox.ndjson"))
-            .env("ONCALL_ELASTICSEARCH_URL", es_url())
             .env("ONCALL_LOGS_INDEX", &self.logs_index)
-            .env("ONCALL_AUDIT_INDEX", &self.audit_index)
-            .env("ONCALL_OPERATORS", self.operators())
-            .env("OTEL_SDK_DISABLED", "true")
-            // Retention is retention.rs's: no schedule against the shared server here.
-            .env("ONCALL_RETENTION_INTERVAL", "off")
-            .envs(credentials(elastic::ONCALL_READER).oncall_env(""))
-            .envs(credentials(elastic::ONCALL_AUDIT_WRITER).oncall_env("AUDIT_"));
+            .env("ONCALL_AUDIT_INDEX", &self.audit_index);
         for (k, v) in extra {
             command.env(k, v);
         }

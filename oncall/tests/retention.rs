@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use testkit::process::Spawned;
 
 mod common;
-use common::{credentials, elastic, es_url, Cleanup, Es};
+use common::{credentials, elastic, es_url, serve_command, Cleanup, Es};
 
 fn day(today: NaiveDate, back: u64) -> String {
     (today - Days::new(back)).format("%Y.%m.%d").to_string()
@@ -208,20 +208,11 @@ async fn day_fifteen_goes_day_fourteen_stays_and_nothing_else_is_touched() {
     let again = &expired[0];
     assert!(es.create(again, None).await);
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_oncall"));
+    // The stack's users: retention lists and deletes, the audit writer appends.
+    let mut command = serve_command(dir.path());
     command
-        .arg("serve")
-        .env("ONCALL_LISTEN", "127.0.0.1:0")
-        .env("ONCALL_OUTBOX", dir.path().join("outbox.ndjson"))
-        .env("ONCALL_OPERATORS", dir.path().join("operators.toml"))
-        .env("ONCALL_ELASTICSEARCH_URL", &url)
         .env("ONCALL_AUDIT_INDEX", &audit)
-        .env("ONCALL_RETENTION_INTERVAL", "1s")
-        .env("OTEL_SDK_DISABLED", "true")
-        // The stack's users: retention lists and deletes, the audit writer appends.
-        .envs(credentials(elastic::ONCALL_READER).oncall_env(""))
-        .envs(credentials(elastic::ONCALL_AUDIT_WRITER).oncall_env("AUDIT_"))
-        .envs(credentials(elastic::ONCALL_RETENTION).oncall_env("RETENTION_"));
+        .env("ONCALL_RETENTION_INTERVAL", "1s");
     let mut server = Spawned::start(command, "oncall listening on ", Duration::from_secs(20));
     let start = Instant::now();
     while es.exists(again).await {

@@ -38,6 +38,26 @@ pub fn audit_days(prefix: &str) -> Vec<String> {
         .collect()
 }
 
+/// `oncall serve` as the stack runs it: port 0, its outbox and operators in `dir`,
+/// the stack's least-privileged Elasticsearch users (reader, audit writer,
+/// retention), no telemetry, no retention schedule against the shared server
+/// (a test that wants one sets ONCALL_RETENTION_INTERVAL). A test adds its indices.
+pub fn serve_command(dir: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_oncall"));
+    command
+        .arg("serve")
+        .env("ONCALL_LISTEN", "127.0.0.1:0")
+        .env("ONCALL_OUTBOX", dir.join("outbox.ndjson"))
+        .env("ONCALL_OPERATORS", dir.join("operators.toml"))
+        .env("ONCALL_ELASTICSEARCH_URL", es_url())
+        .env("ONCALL_RETENTION_INTERVAL", "off")
+        .env("OTEL_SDK_DISABLED", "true")
+        .envs(credentials(elastic::ONCALL_READER).oncall_env(""))
+        .envs(credentials(elastic::ONCALL_AUDIT_WRITER).oncall_env("AUDIT_"))
+        .envs(credentials(elastic::ONCALL_RETENTION).oncall_env("RETENTION_"));
+    command
+}
+
 /// Elasticsearch as elastic-admin: the tests' fixtures, never the code under test.
 #[derive(Clone)]
 pub struct Es {
