@@ -68,6 +68,16 @@ impl Component {
         }
     }
 
+    /// Whether its health probe answers 2xx; Elasticsearch is asked as
+    /// elastic-admin (security is on: an anonymous probe gets 401).
+    pub fn is_healthy(self, layout: &Layout) -> bool {
+        match self {
+            Elasticsearch => secrets::es_authorization(layout, secrets::es_users::ADMIN)
+                .is_ok_and(|auth| probe::is_ok_as(&self.health_url(), &auth)),
+            _ => probe::is_ok(&self.health_url()),
+        }
+    }
+
     pub fn port(self) -> u16 {
         match self {
             Elasticsearch => ports::ELASTICSEARCH,
@@ -189,16 +199,9 @@ fn elasticsearch_owned(layout: &Layout) -> std::path::PathBuf {
     layout.run_dir().join("elasticsearch.owned")
 }
 
-/// Elasticsearch answers its health as elastic-admin (security is on: an
-/// anonymous probe gets 401).
-pub fn elasticsearch_healthy(layout: &Layout) -> Result<bool> {
-    let auth = secrets::es_authorization(layout, secrets::es_users::ADMIN)?;
-    Ok(probe::is_ok_as(&Elasticsearch.health_url(), &auth))
-}
-
 pub fn elasticsearch_up(layout: &Layout) -> Result<Outcome> {
     let ours = elasticsearch_owned(layout).exists();
-    if elasticsearch_healthy(layout)? {
+    if Elasticsearch.is_healthy(layout) {
         // Re-install the templates (idempotent) so a changed template lands.
         es_script(layout, "start")?;
         return Ok(if ours {
@@ -223,7 +226,7 @@ pub fn elasticsearch_down(layout: &Layout) -> Result<bool> {
     if !owned.exists() {
         return Ok(false);
     }
-    let was_up = elasticsearch_healthy(layout)?;
+    let was_up = Elasticsearch.is_healthy(layout);
     es_script(layout, "stop")?;
     let _ = std::fs::remove_file(owned);
     Ok(was_up)

@@ -22,11 +22,7 @@ pub fn run(layout: &Layout) -> Result<()> {
         };
         let pid = pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
         let health = component.health_url();
-        let ok = if component == c::Component::Elasticsearch {
-            c::elasticsearch_healthy(layout).unwrap_or(false)
-        } else {
-            probe::is_ok(&health)
-        };
+        let ok = component.is_healthy(layout);
         if !ok {
             down.push(component.name());
         }
