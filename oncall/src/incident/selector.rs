@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::logs::query::FilterError;
+// The log API's field parsing: the same rules and messages for the same fields.
+use crate::logs::query::{err, non_empty, plain_identifier as identifier, time, FilterError};
 
 /// The widest route window one export may cover.
 pub const MAX_WINDOW: chrono::Duration = chrono::Duration::hours(24);
@@ -55,38 +56,6 @@ pub struct IncidentQuery {
     pub selector: Selector,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
-}
-
-fn err(field: &'static str, error: impl Into<String>) -> FilterError {
-    FilterError {
-        field,
-        error: error.into(),
-    }
-}
-
-fn non_empty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|t| !t.is_empty())
-}
-
-fn identifier(field: &'static str, text: &str) -> Result<String, FilterError> {
-    if text.len() <= 200 && text.bytes().all(|b| b.is_ascii_graphic()) {
-        Ok(text.to_owned())
-    } else {
-        Err(err(
-            field,
-            "expected printable ASCII without spaces, at most 200 characters",
-        ))
-    }
-}
-
-fn time(field: &'static str, v: &Option<String>) -> Result<Option<DateTime<Utc>>, FilterError> {
-    non_empty(v)
-        .map(|t| {
-            DateTime::parse_from_rfc3339(t)
-                .map(|d| d.with_timezone(&Utc))
-                .map_err(|e| err(field, format!("not an RFC 3339 time ({e})")))
-        })
-        .transpose()
 }
 
 impl RawSelector {

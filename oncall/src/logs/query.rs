@@ -59,32 +59,38 @@ pub struct Filters {
     pub limit: Option<u64>,
 }
 
-fn err(field: &'static str, error: impl Into<String>) -> FilterError {
+pub(crate) fn err(field: &'static str, error: impl Into<String>) -> FilterError {
     FilterError {
         field,
         error: error.into(),
     }
 }
 
-fn non_empty(v: &Option<String>) -> Option<&str> {
+pub(crate) fn non_empty(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|t| !t.is_empty())
 }
 
 /// A plain identifier: printable ASCII without spaces, at most 200 bytes.
 fn identifier(field: &'static str, v: &Option<String>) -> Result<Option<String>, FilterError> {
-    match non_empty(v) {
-        None => Ok(None),
-        Some(t) if t.len() <= 200 && t.bytes().all(|b| b.is_ascii_graphic()) => {
-            Ok(Some(t.to_owned()))
-        }
-        Some(_) => Err(err(
+    non_empty(v).map(|t| plain_identifier(field, t)).transpose()
+}
+
+/// `text` if it is a plain identifier (also the incident selector's ids).
+pub(crate) fn plain_identifier(field: &'static str, text: &str) -> Result<String, FilterError> {
+    if text.len() <= 200 && text.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(text.to_owned())
+    } else {
+        Err(err(
             field,
             "expected printable ASCII without spaces, at most 200 characters",
-        )),
+        ))
     }
 }
 
-fn time(field: &'static str, v: &Option<String>) -> Result<Option<DateTime<Utc>>, FilterError> {
+pub(crate) fn time(
+    field: &'static str,
+    v: &Option<String>,
+) -> Result<Option<DateTime<Utc>>, FilterError> {
     non_empty(v)
         .map(|t| {
             DateTime::parse_from_rfc3339(t)
