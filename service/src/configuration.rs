@@ -21,7 +21,12 @@ OpenTelemetry (standard variables):
   OTEL_METRIC_EXPORT_INTERVAL       ms [default: 5000]
   OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE    span export queue
   OTEL_BLRP_SCHEDULE_DELAY, OTEL_BLRP_MAX_QUEUE_SIZE, OTEL_BLRP_MAX_EXPORT_BATCH_SIZE log export queue
-  RUST_LOG                          log filter [default: info]";
+  RUST_LOG                          log filter [default: info]
+
+Export path:
+  ALERTINGSCOUT_OTLP_EXPORTER       lean | sdk [default: lean]: our lean OTLP exporter, or the
+                                    stock one (opentelemetry-otlp over tonic, the SDK's batch
+                                    processors, spans through tracing-opentelemetry)";
 
 /// The `alertingscout` command line.
 #[derive(Debug, Parser)]

@@ -12,6 +12,28 @@ pub enum Protocol {
     HttpProtobuf,
 }
 
+/// Which export path carries the signals (`ALERTINGSCOUT_OTLP_EXPORTER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportPath {
+    /// `lean` (the default): our own encoder and export thread (`telemetry::export`).
+    Lean,
+    /// `sdk`: opentelemetry-otlp's exporters behind the SDK's batch processors, spans
+    /// through tracing-opentelemetry (`telemetry::stock`); the anchor the lean path is
+    /// measured against.
+    Sdk,
+}
+
+impl ExportPath {
+    pub const VARIABLE: &'static str = "ALERTINGSCOUT_OTLP_EXPORTER";
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ExportPath::Lean => "lean",
+            ExportPath::Sdk => "sdk",
+        }
+    }
+}
+
 /// Where and how the OTLP exporter sends.
 #[derive(Debug, Clone)]
 pub struct ExporterConfig {
@@ -47,6 +69,7 @@ pub struct QueueConfig {
 #[derive(Debug, Clone)]
 pub struct OtelConfig {
     pub sdk_disabled: bool,
+    pub path: ExportPath,
     pub exporter: ExporterConfig,
     pub spans: QueueConfig,
     pub logs: QueueConfig,
@@ -62,6 +85,16 @@ impl OtelConfig {
         let sdk_disabled = match get("OTEL_SDK_DISABLED") {
             Some(v) => v.trim().eq_ignore_ascii_case("true"),
             None => false,
+        };
+        let path = match get(ExportPath::VARIABLE).as_deref().map(str::trim) {
+            None | Some("lean") => ExportPath::Lean,
+            Some("sdk") => ExportPath::Sdk,
+            Some(other) => {
+                return Err(format!(
+                    "{}={other:?} is not supported (lean or sdk)",
+                    ExportPath::VARIABLE
+                ))
+            }
         };
         let protocol = match get("OTEL_EXPORTER_OTLP_PROTOCOL").as_deref().map(str::trim) {
             None | Some("grpc") => Protocol::Grpc,
@@ -118,6 +151,7 @@ impl OtelConfig {
         };
         Ok(OtelConfig {
             sdk_disabled,
+            path,
             exporter: ExporterConfig {
                 protocol,
                 base_endpoint,
@@ -154,6 +188,7 @@ mod tests {
     fn defaults_are_grpc_on_localhost() {
         let c = config(&[]).unwrap();
         assert!(!c.sdk_disabled);
+        assert_eq!(c.path, ExportPath::Lean);
         assert_eq!(c.exporter.protocol, Protocol::Grpc);
         assert_eq!(c.exporter.endpoint(Signal::Logs), "http://localhost:4317");
         assert_eq!(c.metric_export_interval, Duration::from_secs(5));
@@ -178,6 +213,14 @@ mod tests {
     fn bad_values_are_errors_naming_the_variable() {
         let err = config(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]).unwrap_err();
         assert!(err.contains("OTEL_EXPORTER_OTLP_PROTOCOL"));
+        let err = config(&[("ALERTINGSCOUT_OTLP_EXPORTER", "stock")]).unwrap_err();
+        assert!(err.contains("ALERTINGSCOUT_OTLP_EXPORTER"));
+        assert_eq!(
+            config(&[("ALERTINGSCOUT_OTLP_EXPORTER", "sdk")])
+                .unwrap()
+                .path,
+            ExportPath::Sdk
+        );
         let err = config(&[("OTEL_BSP_MAX_QUEUE_SIZE", "0")]).unwrap_err();
         assert!(err.contains("OTEL_BSP_MAX_QUEUE_SIZE"));
         assert!(

@@ -4,7 +4,9 @@ use opentelemetry::trace::{Span, SpanKind, Status, Tracer};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::Span as SdkSpan;
 
-use super::tracer;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use super::tracer::{self, SpanApi};
 
 /// One kind of store call: its semconv attributes and span name
 /// ("{db.operation.name} {db.collection.name}"), all fixed at compile time.
@@ -27,33 +29,67 @@ macro_rules! db_op {
     };
 }
 
-pub struct DbSpan(Option<SdkSpan>);
+// Lives on the stack for one store call; boxing the SDK span would allocate per call.
+#[allow(clippy::large_enum_variant)]
+pub enum DbSpan {
+    Off,
+    Sdk(SdkSpan),
+    /// The stock path: a `tracing` span, ended by tracing-opentelemetry when dropped.
+    Tracing(tracing::Span),
+}
 
 impl DbSpan {
     pub fn start(system: &'static str, op: DbOp) -> DbSpan {
-        let Some(tracer) = tracer::get() else {
-            return DbSpan(None);
-        };
+        let attributes = [
+            KeyValue::new("db.system.name", system),
+            KeyValue::new("db.operation.name", op.operation),
+            KeyValue::new("db.collection.name", op.collection),
+        ];
         let cx = Context::current();
-        let span = tracer
-            .span_builder(op.span_name)
-            .with_kind(SpanKind::Client)
-            .with_attributes([
-                KeyValue::new("db.system.name", system),
-                KeyValue::new("db.operation.name", op.operation),
-                KeyValue::new("db.collection.name", op.collection),
-            ])
-            .start_with_context(tracer, &cx);
-        DbSpan(Some(span))
+        match tracer::get() {
+            None => DbSpan::Off,
+            Some(SpanApi::Sdk(tracer)) => DbSpan::Sdk(
+                tracer
+                    .span_builder(op.span_name)
+                    .with_kind(SpanKind::Client)
+                    .with_attributes(attributes)
+                    .start_with_context(tracer, &cx),
+            ),
+            Some(SpanApi::Tracing) => {
+                let span = tracing::info_span!(
+                    target: tracer::SPAN_TARGET,
+                    "db",
+                    otel.name = op.span_name,
+                    otel.kind = "client"
+                );
+                // The request's context is the OTel one, not tracing's current span.
+                let _ = span.set_parent(cx);
+                for attribute in attributes {
+                    span.set_attribute(attribute.key, attribute.value);
+                }
+                DbSpan::Tracing(span)
+            }
+        }
     }
 
     pub fn end(self, error: Option<&anyhow::Error>) {
-        let Some(mut span) = self.0 else { return };
-        if let Some(error) = error {
-            span.set_attribute(KeyValue::new("error.type", "db_error"));
-            span.set_status(Status::error(error.to_string()));
+        let status = error.map(|error| Status::error(error.to_string()));
+        match self {
+            DbSpan::Off => {}
+            DbSpan::Sdk(mut span) => {
+                if let Some(status) = status {
+                    span.set_attribute(KeyValue::new("error.type", "db_error"));
+                    span.set_status(status);
+                }
+                span.end();
+            }
+            DbSpan::Tracing(span) => {
+                if let Some(status) = status {
+                    span.set_attribute("error.type", "db_error");
+                    span.set_status(status);
+                }
+            }
         }
-        span.end();
     }
 }
 

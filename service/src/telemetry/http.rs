@@ -18,6 +18,7 @@ use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{KeyValue, StringValue, Value};
 use tower::{Layer, Service};
 use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::exemplars::SeriesKey;
 use super::metrics::*;
@@ -26,6 +27,7 @@ use super::propagation::{extract_parent, traceparent};
 use super::request_context::{parse_user_id, RequestFacts, USER_ID_HEADER};
 use super::request_id::RequestId;
 use super::route::{method_index, route_of, Route, METHODS};
+use super::tracer::{SpanApi, SPAN_TARGET};
 use super::TelemetryHandle;
 use crate::error::ErrorType;
 
@@ -158,6 +160,8 @@ struct InFlight {
     path: Arc<str>,
     /// The request's OTel context (span, request facts); None with telemetry off.
     cx: Option<opentelemetry::Context>,
+    /// The stock path's server span as `tracing` sees it; dropping it ends the span.
+    bridged: Option<tracing::Span>,
     stdout: tracing::Span,
     done: bool,
 }
@@ -174,9 +178,13 @@ impl InFlight {
             .get::<RequestId>()
             .cloned()
             .unwrap_or_else(RequestId::generate);
-        let cx = telemetry
-            .otel()
-            .map(|otel| start_span(otel, request, method_i, &route, &path, &request_id));
+        let (cx, bridged) = match telemetry.otel() {
+            Some(otel) => {
+                let (cx, bridged) = start_span(otel, request, method_i, &route, &path, &request_id);
+                (Some(cx), bridged)
+            }
+            None => (None, None),
+        };
         let stdout = stdout_span(telemetry, &request_id, cx.as_ref());
         InFlight {
             telemetry: telemetry.clone(),
@@ -185,6 +193,7 @@ impl InFlight {
             route,
             path,
             cx,
+            bridged,
             stdout,
             done: false,
         }
@@ -253,7 +262,7 @@ impl InFlight {
                 if let Some(status) = status {
                     span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
                 }
-                end_span(&cx, error_type);
+                end_span(&cx, error_type, self.bridged.take());
             }
             // Telemetry off: the access log still goes to stdout when enabled.
             None => self.stdout.in_scope(|| access_log(&access)),
@@ -291,7 +300,8 @@ impl Drop for InFlight {
 /// `error.type` of a request dropped before its response.
 pub const CANCELLED: &str = "cancelled";
 
-/// Starts the server span and the request's context, and counts it active.
+/// Starts the server span and the request's context, and counts it active. On the
+/// stock path the span is a `tracing` span too, returned to be dropped at the end.
 fn start_span(
     otel: &super::Otel,
     request: &Request,
@@ -299,7 +309,7 @@ fn start_span(
     route: &Route,
     path: &Arc<str>,
     request_id: &RequestId,
-) -> opentelemetry::Context {
+) -> (opentelemetry::Context, Option<tracing::Span>) {
     let method = METHODS[method_i];
     let user_id = request
         .headers()
@@ -331,21 +341,42 @@ fn start_span(
     }
     // Counted active before anything can return: `InFlight` always counts it finished.
     otel.http.request_started(method_i);
-    let Some(tracer) = super::tracer::get() else {
-        return parent.with_value(RequestFacts::new(request_id.clone(), user_id));
-    };
-    let span = tracer
-        .span_builder(name)
-        .with_kind(SpanKind::Server)
-        .with_attributes(attributes)
-        .start_with_context(tracer, &parent);
-    parent
-        .with_span(span)
-        .with_value(RequestFacts::new(request_id.clone(), user_id))
+    let facts = RequestFacts::new(request_id.clone(), user_id);
+    match super::tracer::get() {
+        None => (parent.with_value(facts), None),
+        Some(SpanApi::Sdk(tracer)) => {
+            let span = tracer
+                .span_builder(name)
+                .with_kind(SpanKind::Server)
+                .with_attributes(attributes)
+                .start_with_context(tracer, &parent);
+            (parent.with_span(span).with_value(facts), None)
+        }
+        Some(SpanApi::Tracing) => {
+            let span = tracing::info_span!(
+                target: SPAN_TARGET,
+                "request",
+                otel.name = name,
+                otel.kind = "server"
+            );
+            let _ = span.set_parent(parent);
+            for attribute in attributes {
+                span.set_attribute(attribute.key, attribute.value);
+            }
+            // Starts the OTel span; its context carries the request's facts like the lean one.
+            let cx = span.context().with_value(facts);
+            (cx, Some(span))
+        }
+    }
 }
 
-/// The span's last attributes (ids the handlers learnt, the error) and its end.
-fn end_span(cx: &opentelemetry::Context, error_type: Option<StringValue>) {
+/// The span's last attributes (ids the handlers learnt, the error) and its end: by
+/// the SDK, or on the stock path by tracing-opentelemetry when `bridged` is dropped.
+fn end_span(
+    cx: &opentelemetry::Context,
+    error_type: Option<StringValue>,
+    bridged: Option<tracing::Span>,
+) {
     let span = cx.span();
     if let Some(facts) = cx.get::<RequestFacts>() {
         if let Some(id) = facts.project_id() {
@@ -359,5 +390,8 @@ fn end_span(cx: &opentelemetry::Context, error_type: Option<StringValue>) {
         span.set_attribute(KeyValue::new(ERROR_TYPE, Value::String(kind)));
         span.set_status(Status::error(""));
     }
-    span.end();
+    match bridged {
+        Some(bridged) => drop(bridged),
+        None => span.end(),
+    }
 }

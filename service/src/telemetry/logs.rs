@@ -9,14 +9,17 @@ use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord, SdkLoggerProvider};
+use opentelemetry_sdk::trace::SdkTracer;
 use tracing::subscriber::Interest;
 use tracing::{Event, Metadata, Subscriber};
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::{Context as LayerContext, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use super::request_context::RequestFacts;
+use super::tracer::SPAN_TARGET;
 
 /// Crates whose own logs must not enter the OTLP log pipeline: they are the
 /// transport, so bridging them makes telemetry feed itself.
@@ -109,9 +112,20 @@ where
 
 /// Installs the global `tracing` subscriber: level filter from RUST_LOG
 /// (default info), the OTel bridge when telemetry is on, JSON lines on stdout
-/// when asked.
-pub fn init_subscriber(logger_provider: Option<&SdkLoggerProvider>, stdout: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// when asked, and on the stock path tracing-opentelemetry for the spans.
+pub fn init_subscriber(
+    logger_provider: Option<&SdkLoggerProvider>,
+    stdout: bool,
+    span_bridge: Option<SdkTracer>,
+) {
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    if span_bridge.is_some() {
+        // The server and database spans are `tracing` spans here: RUST_LOG=warn
+        // must not turn them off.
+        if let Ok(directive) = format!("{SPAN_TARGET}=trace").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let bridge =
         logger_provider.map(|provider| WithoutTransport(OpenTelemetryTracingBridge::new(provider)));
     let json = stdout.then(|| {
@@ -120,12 +134,29 @@ pub fn init_subscriber(logger_provider: Option<&SdkLoggerProvider>, stdout: bool
             .flatten_event(true)
             .with_current_span(true)
             .with_span_list(false)
+            .with_filter(filter_fn(|meta| meta.target() != SPAN_TARGET))
+    });
+    // Only our spans, no events (those are log records) and none of the
+    // per-span extras (thread, code location, busy/idle times), so both paths
+    // emit the same attributes.
+    let spans = span_bridge.map(|tracer| {
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_threads(false)
+            .with_location(false)
+            .with_tracked_inactivity(false)
+            .with_level(false)
+            .with_target(false)
+            .with_filter(filter_fn(|meta| {
+                meta.is_span() && meta.target() == SPAN_TARGET
+            }))
     });
     // A second init (tests in one process) keeps the first subscriber.
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(bridge)
         .with(json)
+        .with(spans)
         .try_init();
 }
 

@@ -5,7 +5,8 @@
 //! - `db_span`: client spans around store calls
 //! - `metrics`, `process`: instruments; `exemplars`: the duration histogram's exemplars; `logs`: the tracing -> OTel log bridge
 //! - `pii`: caller-id pseudonyms and masking of free text before it is recorded
-//! - `export`: the lean OTLP exporter; `health`: its counters for /health/telemetry
+//! - `export`: the lean OTLP exporter; `stock`: the SDK's own (ALERTINGSCOUT_OTLP_EXPORTER=sdk);
+//!   `health`: their counters for /health/telemetry
 //! - `prometheus`: the optional direct /metrics endpoint
 
 pub mod config;
@@ -24,6 +25,7 @@ pub mod request_context;
 pub mod request_id;
 pub mod resource;
 pub mod route;
+pub mod stock;
 pub mod tracer;
 
 use std::sync::Arc;
@@ -35,11 +37,13 @@ use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde::Serialize;
 
-use self::config::{OtelConfig, Protocol};
+use self::config::{ExportPath, OtelConfig, Protocol};
 use self::exemplars::ExemplarStore;
 use self::export::{EncodedResource, Pipeline, Signal};
 use self::health::{SignalReport, TelemetryHealth};
 use self::metrics::HttpMetrics;
+use self::stock::StockExporters;
+use self::tracer::SpanApi;
 
 pub const SCOPE_NAME: &str = "alertingscout";
 
@@ -97,6 +101,7 @@ impl TelemetryHandle {
             } else {
                 "degraded"
             },
+            exporter: self.0.config.path.name(),
             protocol: match exporter.protocol {
                 Protocol::Grpc => "grpc",
                 Protocol::HttpProtobuf => "http/protobuf",
@@ -112,6 +117,8 @@ impl TelemetryHandle {
 #[derive(Debug, Serialize)]
 pub struct TelemetryReport {
     pub status: &'static str,
+    /// The export path: "lean" or "sdk" (ALERTINGSCOUT_OTLP_EXPORTER).
+    pub exporter: &'static str,
     pub protocol: &'static str,
     pub endpoint: String,
     pub traces: SignalReport,
@@ -125,6 +132,8 @@ pub struct Telemetry {
     tracer_provider: Option<SdkTracerProvider>,
     logger_provider: Option<SdkLoggerProvider>,
     meter_provider: Option<SdkMeterProvider>,
+    /// The stock path's reactor for tonic; dropped after the providers' last flush.
+    stock_runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Telemetry {
@@ -136,8 +145,9 @@ impl Telemetry {
         prometheus_endpoint: bool,
     ) -> anyhow::Result<Telemetry> {
         let health = Arc::new(TelemetryHealth::default());
+        let mut stock_runtime = None;
         if config.sdk_disabled {
-            logs::init_subscriber(None, log_stdout);
+            logs::init_subscriber(None, log_stdout, None);
             return Ok(Telemetry {
                 handle: TelemetryHandle(Arc::new(Inner {
                     otel: None,
@@ -150,35 +160,61 @@ impl Telemetry {
                 tracer_provider: None,
                 logger_provider: None,
                 meter_provider: None,
+                stock_runtime: None,
             });
         }
 
         let resource = resource::build();
-        let pipeline = Arc::new(Pipeline::start(
-            &config,
-            EncodedResource::new(&resource),
-            Arc::clone(&health),
-        )?);
-
-        let tracer_provider = SdkTracerProvider::builder()
-            .with_resource(resource.clone())
-            .with_span_processor(pipeline.span_processor())
-            .build();
-        tracer::install(tracer_provider.tracer(SCOPE_NAME));
-
-        let logger_provider = SdkLoggerProvider::builder()
-            .with_resource(resource.clone())
-            .with_log_processor(logs::RequestContextProcessor)
-            .with_log_processor(pipeline.log_processor())
-            .build();
-
         let exemplars = Arc::new(ExemplarStore::default());
-        let reader = PeriodicReader::builder(pipeline.metric_exporter(Arc::clone(&exemplars)))
-            .with_interval(config.metric_export_interval)
-            .build();
-        let mut meter_builder = SdkMeterProvider::builder()
-            .with_resource(resource)
-            .with_reader(reader);
+        let mut tracer_builder = SdkTracerProvider::builder().with_resource(resource.clone());
+        let mut logger_builder = SdkLoggerProvider::builder()
+            .with_resource(resource.clone())
+            .with_log_processor(logs::RequestContextProcessor);
+        let mut meter_builder = SdkMeterProvider::builder().with_resource(resource.clone());
+        let pipeline = match config.path {
+            ExportPath::Lean => {
+                let pipeline = Arc::new(Pipeline::start(
+                    &config,
+                    EncodedResource::new(&resource),
+                    Arc::clone(&health),
+                )?);
+                tracer_builder = tracer_builder.with_span_processor(pipeline.span_processor());
+                logger_builder = logger_builder.with_log_processor(pipeline.log_processor());
+                meter_builder = meter_builder.with_reader(
+                    PeriodicReader::builder(pipeline.metric_exporter(Arc::clone(&exemplars)))
+                        .with_interval(config.metric_export_interval)
+                        .build(),
+                );
+                Some(pipeline)
+            }
+            ExportPath::Sdk => {
+                // The SDK's batch processors read OTEL_BSP_* / OTEL_BLRP_* themselves.
+                let exporters = StockExporters::build(&config.exporter, &health)?;
+                tracer_builder = tracer_builder.with_batch_exporter(exporters.spans);
+                logger_builder = logger_builder.with_batch_exporter(exporters.logs);
+                meter_builder = meter_builder.with_reader(
+                    PeriodicReader::builder(exporters.metrics)
+                        .with_interval(config.metric_export_interval)
+                        .build(),
+                );
+                stock_runtime = exporters.runtime;
+                None
+            }
+        };
+        let tracer_provider = tracer_builder.build();
+        let logger_provider = logger_builder.build();
+        let tracer = tracer_provider.tracer(SCOPE_NAME);
+        let span_bridge = match config.path {
+            ExportPath::Lean => {
+                tracer::install(SpanApi::Sdk(tracer));
+                None
+            }
+            ExportPath::Sdk => {
+                tracer::install(SpanApi::Tracing);
+                Some(tracer)
+            }
+        };
+
         let registry = if prometheus_endpoint {
             let registry = ::prometheus::Registry::new();
             meter_builder = meter_builder.with_reader(prometheus::exporter(registry.clone())?);
@@ -190,24 +226,27 @@ impl Telemetry {
         let meter = meter_provider.meter(SCOPE_NAME);
         let http = HttpMetrics::new(&meter, exemplars);
         process::register(&meter);
-        pipeline.register_metrics(&meter);
+        if let Some(pipeline) = &pipeline {
+            pipeline.register_metrics(&meter);
+        }
 
         opentelemetry::global::set_tracer_provider(tracer_provider.clone());
         opentelemetry::global::set_meter_provider(meter_provider.clone());
-        logs::init_subscriber(Some(&logger_provider), log_stdout);
+        logs::init_subscriber(Some(&logger_provider), log_stdout, span_bridge);
 
         Ok(Telemetry {
             handle: TelemetryHandle(Arc::new(Inner {
                 otel: Some(Otel { http }),
                 stdout_spans: log_stdout,
                 health,
-                pipeline: Some(pipeline),
+                pipeline,
                 config,
                 prometheus: registry,
             })),
             tracer_provider: Some(tracer_provider),
             logger_provider: Some(logger_provider),
             meter_provider: Some(meter_provider),
+            stock_runtime,
         })
     }
 
@@ -229,6 +268,9 @@ impl Telemetry {
         }
         if let Some(pipeline) = &self.handle.0.pipeline {
             pipeline.shutdown();
+        }
+        if let Some(runtime) = self.stock_runtime {
+            runtime.shutdown_background();
         }
     }
 }

@@ -6,14 +6,25 @@ use std::sync::OnceLock;
 
 use opentelemetry_sdk::trace::SdkTracer;
 
-static TRACER: OnceLock<SdkTracer> = OnceLock::new();
-
-/// Sets the tracer; a second call (a second `Telemetry::init` in one process, as in
-/// tests) keeps the first.
-pub fn install(tracer: SdkTracer) {
-    let _ = TRACER.set(tracer);
+/// How spans are made: straight on the SDK's tracer (the lean path), or as
+/// `tracing` spans that tracing-opentelemetry turns into SDK spans (the stock path).
+pub enum SpanApi {
+    Sdk(SdkTracer),
+    Tracing,
 }
 
-pub fn get() -> Option<&'static SdkTracer> {
+/// The target of the `tracing` spans that become OTel spans on the stock path; the
+/// bridge layer takes only these, so stdout's request span is never doubled.
+pub const SPAN_TARGET: &str = "alertingscout::otel";
+
+static TRACER: OnceLock<SpanApi> = OnceLock::new();
+
+/// Sets the span API; a second call (a second `Telemetry::init` in one process, as
+/// in tests) keeps the first.
+pub fn install(api: SpanApi) {
+    let _ = TRACER.set(api);
+}
+
+pub fn get() -> Option<&'static SpanApi> {
     TRACER.get()
 }

@@ -25,6 +25,13 @@ impl TestApp {
         Self::spawn_with(&[("OTEL_EXPORTER_OTLP_ENDPOINT", DEAD_ENDPOINT)]).await
     }
 
+    /// On one export path (ALERTINGSCOUT_OTLP_EXPORTER: lean or sdk).
+    pub async fn spawn_on(path: &str, env: &[(&str, &str)]) -> TestApp {
+        let mut all = vec![("ALERTINGSCOUT_OTLP_EXPORTER", path)];
+        all.extend_from_slice(env);
+        Self::spawn_with(&all).await
+    }
+
     pub async fn spawn_with(env: &[(&str, &str)]) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let binary = Path::new(env!("CARGO_BIN_EXE_alertingscout"));

@@ -103,18 +103,22 @@ fn pseudonym(raw: &str) -> String {
         .to_string()
 }
 
-async fn app_exporting_to(sink: &Sink) -> TestApp {
-    TestApp::spawn_with(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", &sink.grpc_endpoint()),
-        ("ALERTINGSCOUT_PII_KEY", PII_KEY),
-    ])
+async fn app_exporting_to(path: &str, sink: &Sink) -> TestApp {
+    TestApp::spawn_on(
+        path,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &sink.grpc_endpoint()),
+            ("ALERTINGSCOUT_PII_KEY", PII_KEY),
+        ],
+    )
     .await
 }
 
-#[tokio::test]
-async fn spans_logs_and_response_headers_agree_on_trace_and_request_ids() {
+async fn spans_logs_and_response_headers_agree_on_trace_and_request_ids(path: &str) {
     let sink = Sink::start(true).await.unwrap();
-    let app = app_exporting_to(&sink).await;
+    let app = app_exporting_to(path, &sink).await;
+    let report: Value = app.get("/health/telemetry").await.json().await.unwrap();
+    assert_eq!(report["exporter"], path, "the export path in use: {report}");
 
     let response = app
         .client
@@ -287,13 +291,15 @@ async fn spans_logs_and_response_headers_agree_on_trace_and_request_ids() {
     }
 }
 
-#[tokio::test]
-async fn server_errors_carry_error_type_and_exception_fields() {
+async fn server_errors_carry_error_type_and_exception_fields(path: &str) {
     let sink = Sink::start(true).await.unwrap();
-    let app = TestApp::spawn_with(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", &sink.grpc_endpoint()),
-        ("ALERTINGSCOUT_ADMIN_TOKEN", "t"),
-    ])
+    let app = TestApp::spawn_on(
+        path,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &sink.grpc_endpoint()),
+            ("ALERTINGSCOUT_ADMIN_TOKEN", "t"),
+        ],
+    )
     .await;
     let set = app
         .client
@@ -362,10 +368,9 @@ fn duration_metric(metrics: &[Metric]) -> Option<&Metric> {
         .find(|m| m.name == "http.server.request.duration")
 }
 
-#[tokio::test]
-async fn metrics_follow_the_http_semantic_conventions() {
+async fn metrics_follow_the_http_semantic_conventions(path: &str) {
     let sink = Sink::start(true).await.unwrap();
-    let app = app_exporting_to(&sink).await;
+    let app = app_exporting_to(path, &sink).await;
     let project = app.create_project("p").await;
     let pid = project["id"].as_i64().unwrap();
     for _ in 0..3 {
@@ -450,10 +455,9 @@ async fn metrics_follow_the_http_semantic_conventions() {
 
 /// PII kept out at the source: a raw caller id, an email or card number in the
 /// path, and secrets in the query reach neither spans nor logs.
-#[tokio::test]
-async fn caller_ids_are_pseudonyms_and_pii_in_the_url_is_never_recorded() {
+async fn caller_ids_are_pseudonyms_and_pii_in_the_url_is_never_recorded(path: &str) {
     let sink = Sink::start(true).await.unwrap();
-    let app = app_exporting_to(&sink).await;
+    let app = app_exporting_to(path, &sink).await;
     let raw_user = "alice@example.com";
     let paths = [
         "/projects/alice@example.com?password=hunter2",
@@ -517,8 +521,10 @@ async fn caller_ids_are_pseudonyms_and_pii_in_the_url_is_never_recorded() {
 /// exemplars naming the request (trace and span id, request_id filtered).
 #[tokio::test]
 async fn duration_points_carry_exemplars_that_name_the_request() {
+    // The lean path's alone: the SDK keeps no exemplars (telemetry::stock).
+    let path = "lean";
     let sink = Sink::start(true).await.unwrap();
-    let app = app_exporting_to(&sink).await;
+    let app = app_exporting_to(path, &sink).await;
     let request_id = "exemplar-req-1";
     let response = app.get_with_id("/health", request_id).await;
     assert_eq!(response.status(), 200);
@@ -568,10 +574,9 @@ async fn duration_points_carry_exemplars_that_name_the_request() {
     );
 }
 
-#[tokio::test]
-async fn ten_thousand_random_paths_add_only_a_handful_of_series() {
+async fn ten_thousand_random_paths_add_only_a_handful_of_series(path: &str) {
     let sink = Sink::start(true).await.unwrap();
-    let app = app_exporting_to(&sink).await;
+    let app = app_exporting_to(path, &sink).await;
     let paths: Vec<String> = (0..10_000)
         .map(|i| format!("/random/{i}/{}", uuid::Uuid::new_v4()))
         .collect();
@@ -608,14 +613,16 @@ async fn ten_thousand_random_paths_add_only_a_handful_of_series() {
     );
 }
 
-#[tokio::test]
-async fn http_protobuf_export_works_too() {
+async fn http_protobuf_export_works_too(path: &str) {
     let sink = Sink::start(true).await.unwrap();
     let endpoint = sink.http_endpoint().unwrap();
-    let app = TestApp::spawn_with(&[
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-    ])
+    let app = TestApp::spawn_on(
+        path,
+        &[
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ],
+    )
     .await;
     let response = app.get_with_id("/health", "over-http").await;
     assert_eq!(response.status(), 200);
@@ -631,15 +638,17 @@ async fn http_protobuf_export_works_too() {
         .any(|s| str_attr(&s.attributes, "request_id").as_deref() == Some("over-http")));
 }
 
-#[tokio::test]
-async fn sigterm_flushes_everything_still_queued() {
+async fn sigterm_flushes_everything_still_queued(path: &str) {
     let sink = Sink::start(false).await.unwrap();
-    let mut app = TestApp::spawn_with(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", &sink.grpc_endpoint()),
-        // Nothing would be sent for a minute but for the shutdown flush.
-        ("OTEL_BSP_SCHEDULE_DELAY", "60000"),
-        ("OTEL_BLRP_SCHEDULE_DELAY", "60000"),
-    ])
+    let mut app = TestApp::spawn_on(
+        path,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &sink.grpc_endpoint()),
+            // Nothing would be sent for a minute but for the shutdown flush.
+            ("OTEL_BSP_SCHEDULE_DELAY", "60000"),
+            ("OTEL_BLRP_SCHEDULE_DELAY", "60000"),
+        ],
+    )
     .await;
     for _ in 0..25 {
         assert_eq!(app.get("/health").await.status(), 200);
@@ -659,15 +668,23 @@ async fn sigterm_flushes_everything_still_queued() {
     );
 }
 
-#[tokio::test]
-async fn the_direct_prometheus_endpoint_is_off_by_default_and_serves_semconv_names_when_on() {
-    let app = TestApp::spawn().await;
+async fn the_direct_prometheus_endpoint_is_off_by_default_and_serves_semconv_names_when_on(
+    path: &str,
+) {
+    let app = TestApp::spawn_on(
+        path,
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", crate::helpers::DEAD_ENDPOINT)],
+    )
+    .await;
     assert_eq!(app.get("/metrics").await.status(), 404);
 
-    let app = TestApp::spawn_with(&[
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", crate::helpers::DEAD_ENDPOINT),
-        ("ALERTINGSCOUT_PROMETHEUS_METRICS", "on"),
-    ])
+    let app = TestApp::spawn_on(
+        path,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", crate::helpers::DEAD_ENDPOINT),
+            ("ALERTINGSCOUT_PROMETHEUS_METRICS", "on"),
+        ],
+    )
     .await;
     app.create_project("p").await;
     let text = app.get("/metrics").await.text().await.unwrap();
@@ -689,3 +706,124 @@ async fn the_direct_prometheus_endpoint_is_off_by_default_and_serves_semconv_nam
     );
     assert!(text.contains(r#"le="1""#), "a bucket bound at exactly 1 s");
 }
+
+/// What one request leaves behind, by shape: per span (name, kind, sorted attribute
+/// keys, status code) and per log record (body, severity, sorted attribute keys).
+async fn shapes_on(path: &str) -> (Vec<String>, Vec<String>) {
+    let sink = Sink::start(true).await.unwrap();
+    let app = app_exporting_to(path, &sink).await;
+    let response = app
+        .client
+        .post(app.url("/projects"))
+        .header("x-request-id", "shape-create")
+        .header("x-user-id", "user-1")
+        .json(&json!({"name": "Shape"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let project: Value = response.json().await.unwrap();
+    let id = project["id"].as_i64().unwrap();
+    assert_eq!(
+        app.get_with_id(&format!("/projects/{id}/nope"), "shape-404")
+            .await
+            .status(),
+        404
+    );
+    let ours = |attrs: &[KeyValue]| {
+        matches!(
+            str_attr(attrs, "request_id").as_deref(),
+            Some("shape-create" | "shape-404")
+        )
+    };
+    assert!(
+        eventually(WAIT, || spans(&sink).len() >= 3
+            && logs(&sink).iter().filter(|l| ours(&l.attributes)).count() >= 3)
+        .await,
+        "telemetry did not arrive on {path}: {:?}",
+        sink.counts()
+    );
+    let keys = |attrs: &[KeyValue]| {
+        let mut keys: Vec<&str> = attrs.iter().map(|kv| kv.key.as_str()).collect();
+        keys.sort_unstable();
+        keys.join(",")
+    };
+    let mut span_shapes: Vec<String> = spans(&sink)
+        .iter()
+        .map(|s| {
+            let status = s.status.as_ref().map(|st| st.code).unwrap_or_default();
+            format!(
+                "{} kind={} status={status} [{}]",
+                s.name,
+                s.kind,
+                keys(&s.attributes)
+            )
+        })
+        .collect();
+    span_shapes.sort();
+    let body = |l: &LogRecord| match l.body.as_ref().and_then(|b| b.value.as_ref()) {
+        Some(V::StringValue(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let mut log_shapes: Vec<String> = logs(&sink)
+        .iter()
+        .filter(|l| ours(&l.attributes))
+        .map(|l| {
+            let traced = !l.trace_id.is_empty() && !l.span_id.is_empty();
+            format!(
+                "{} {} traced={traced} [{}]",
+                l.severity_text,
+                body(l),
+                keys(&l.attributes)
+            )
+        })
+        .collect();
+    log_shapes.sort();
+    (span_shapes, log_shapes)
+}
+
+/// Issue 14: the stock path is the same telemetry, not a near copy.
+#[tokio::test]
+async fn both_paths_emit_the_same_spans_and_log_records() {
+    let (lean_spans, lean_logs) = shapes_on("lean").await;
+    let (sdk_spans, sdk_logs) = shapes_on("sdk").await;
+    assert_eq!(lean_spans, sdk_spans, "spans differ between the paths");
+    assert_eq!(lean_logs, sdk_logs, "log records differ between the paths");
+    assert!(lean_spans
+        .iter()
+        .any(|s| s.starts_with("POST /projects kind=2")));
+    assert!(
+        lean_spans.iter().any(|s| s.contains("kind=3")),
+        "a database span"
+    );
+}
+
+/// The contract holds on both export paths (ALERTINGSCOUT_OTLP_EXPORTER): each case
+/// runs as `lean::name` and `sdk::name`.
+macro_rules! on_both_paths {
+    ($($name:ident),* $(,)?) => {
+        mod lean {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name("lean").await
+            })*
+        }
+        mod sdk {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name("sdk").await
+            })*
+        }
+    };
+}
+
+on_both_paths!(
+    spans_logs_and_response_headers_agree_on_trace_and_request_ids,
+    server_errors_carry_error_type_and_exception_fields,
+    metrics_follow_the_http_semantic_conventions,
+    caller_ids_are_pseudonyms_and_pii_in_the_url_is_never_recorded,
+    ten_thousand_random_paths_add_only_a_handful_of_series,
+    http_protobuf_export_works_too,
+    sigterm_flushes_everything_still_queued,
+    the_direct_prometheus_endpoint_is_off_by_default_and_serves_semconv_names_when_on
+);
