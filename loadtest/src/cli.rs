@@ -24,7 +24,8 @@ struct Cli {
 enum Command {
     /// Run a scenario file against the service: checks, thresholds, fidelity, reports.
     Run(crate::run::RunArgs),
-    /// Server CPU per request, latency and throughput with telemetry on vs off (AC-005).
+    /// Server CPU per request, latency and throughput with telemetry off, through the
+    /// stock SDK exporters and through the lean exporter (AC-005).
     Overhead(crate::overhead::args::Args),
     /// Instructions per request that telemetry adds, counted by callgrind (deterministic).
     Instructions(crate::overhead::instructions::Args),

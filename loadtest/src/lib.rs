@@ -3,7 +3,7 @@
 //! - [`run`]: `loadtest run SCENARIO`, k6-style scenarios on goose against a running
 //!   service (checks, thresholds, fidelity against the service's own counts, reports);
 //! - [`overhead`]: the telemetry overhead gate (AC-005), `loadtest overhead` (server CPU
-//!   and latency with telemetry on vs off, its own blocking-socket generator) and
+//!   and latency with telemetry off, sdk and lean, its own blocking-socket generator) and
 //!   `loadtest instructions` (callgrind's instruction counts);
 //!
 //! and [`local`]: `loadtest local`, a fresh service on a free port for one `run`

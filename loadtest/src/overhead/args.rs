@@ -7,17 +7,22 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::overhead::endpoint::Endpoint;
+use crate::overhead::mode::{self, Mode};
 
 /// `loadtest overhead`: server CPU per request and latency of the same alertingscout
-/// binary with telemetry on vs OTEL_SDK_DISABLED=true.
+/// binary with telemetry off (OTEL_SDK_DISABLED=true), with the stock SDK exporters and
+/// with the lean exporter.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The service binary (run from the repository root for the default).
     #[arg(long, default_value = "target/release/alertingscout")]
     pub binary: PathBuf,
-    /// Rounds; each runs telemetry on and off once, order alternating [default: 5; quick: 2].
+    /// Rounds; each runs every mode once, the order rotating [default: 6; quick: 2].
     #[arg(long)]
     pub rounds: Option<usize>,
+    /// Telemetry modes to compare, comma separated: off, sdk, lean (off is required).
+    #[arg(long, value_delimiter = ',', default_value = "off,sdk,lean")]
+    pub modes: Vec<Mode>,
     /// Endpoints, comma separated: health, post, get (GET /projects/{id}).
     #[arg(long, value_delimiter = ',', default_value = "health,post")]
     pub endpoints: Vec<Endpoint>,
@@ -40,7 +45,7 @@ pub struct Args {
     /// Connections of the fixed-rate phase (requests are dealt round-robin to them).
     #[arg(long, default_value_t = 16)]
     pub open_connections: usize,
-    /// About 40 s instead of 3-5 min: 2 rounds and shorter phases.
+    /// About 1 min instead of 6: 2 rounds and shorter phases.
     #[arg(long)]
     pub quick: bool,
     /// Also write every run and the summary as JSON to this file.
@@ -66,7 +71,7 @@ pub struct Args {
     /// instead of the in-process receiver; records received are then not counted.
     #[arg(long)]
     pub collector: Option<String>,
-    /// Extra environment for the server in both modes, KEY=VALUE, repeatable
+    /// Extra environment for the server in every mode, KEY=VALUE, repeatable
     /// (e.g. --env OTEL_BSP_MAX_QUEUE_SIZE=8192 to compare exporter settings).
     #[arg(long = "env", value_parser = parse_kv)]
     pub extra_env: Vec<(String, String)>,
@@ -84,6 +89,8 @@ fn parse_kv(s: &str) -> Result<(String, String), String> {
 pub struct Settings {
     pub binary: PathBuf,
     pub rounds: usize,
+    /// In the report's order (off, sdk, lean); round 1 runs them in this order.
+    pub modes: Vec<Mode>,
     pub endpoints: Vec<Endpoint>,
     pub warmup_s: f64,
     pub duration_s: f64,
@@ -105,14 +112,16 @@ struct Preset {
     open_duration: f64,
 }
 
-// Full: 2 endpoints x (1 + 4 + 4) s + ~2 s start/stop = ~20 s per run, 10 runs = ~3.5 min.
+// Full: 2 endpoints x (1 + 4 + 4) s + ~2 s start/stop = ~20 s per run, 18 runs = ~6 min.
+// 6 rounds give each of 3 modes (and of 2) every position equally often, and 3 modes
+// one full cycle of `mode::order`.
 const FULL: Preset = Preset {
-    rounds: 5,
+    rounds: 6,
     warmup: 1.0,
     duration: 4.0,
     open_duration: 4.0,
 };
-// Quick: 2 x (0.5 + 1.5 + 2) + ~2 s = ~10 s per run, 4 runs = ~40 s.
+// Quick: 2 x (0.5 + 1.5 + 2) + ~2 s = ~10 s per run, 6 runs = ~1 min.
 const QUICK: Preset = Preset {
     rounds: 2,
     warmup: 0.5,
@@ -123,9 +132,28 @@ const QUICK: Preset = Preset {
 impl Args {
     pub fn settings(&self) -> anyhow::Result<Settings> {
         let p = if self.quick { QUICK } else { FULL };
+        let mut modes = self.modes.clone();
+        modes.sort();
+        modes.dedup();
+        anyhow::ensure!(
+            modes.len() == self.modes.len(),
+            "--modes names a mode twice"
+        );
+        anyhow::ensure!(
+            modes.contains(&Mode::Off) && modes.len() >= 2,
+            "--modes needs off, the baseline, and at least one of sdk and lean"
+        );
+        // The modes set these; an --env copy would quietly make two modes the same.
+        for (k, _) in &self.extra_env {
+            anyhow::ensure!(
+                k != "OTEL_SDK_DISABLED" && k != mode::EXPORTER_ENV,
+                "--env {k} is set by the mode (see --modes)"
+            );
+        }
         let s = Settings {
             binary: self.binary.clone(),
             rounds: self.rounds.unwrap_or(p.rounds),
+            modes,
             endpoints: self.endpoints.clone(),
             warmup_s: self.warmup.unwrap_or(p.warmup),
             duration_s: self.duration.unwrap_or(p.duration),
@@ -193,7 +221,8 @@ mod tests {
         let a = Args::try_parse_from(["b", "--endpoints", "health,post,get", "--env", "A=b=c"])
             .unwrap();
         let s = a.settings().unwrap();
-        assert_eq!(s.rounds, 5);
+        assert_eq!(s.rounds, 6);
+        assert_eq!(s.modes, Mode::ALL);
         assert_eq!(s.endpoints.len(), 3);
         assert_eq!(s.extra_env, vec![("A".to_owned(), "b=c".to_owned())]);
         assert!(Args::try_parse_from(["b", "--env", "novalue"]).is_err());
@@ -202,6 +231,26 @@ mod tests {
         assert!(Args::try_parse_from(["b", "--rounds", "0"])
             .unwrap()
             .settings()
+            .is_err());
+    }
+
+    #[test]
+    fn modes_are_ordered_and_need_the_baseline() {
+        let modes = |argv: &[&str]| {
+            let mut full = vec!["b"];
+            full.extend_from_slice(argv);
+            Cli::try_parse_from(full).map(|c| c.args.settings().map(|s| s.modes))
+        };
+        assert_eq!(
+            modes(&["--modes", "lean,off"]).unwrap().unwrap(),
+            [Mode::Off, Mode::Lean]
+        );
+        assert!(modes(&["--modes", "sdk,lean"]).unwrap().is_err());
+        assert!(modes(&["--modes", "off"]).unwrap().is_err());
+        assert!(modes(&["--modes", "off,lean,lean"]).unwrap().is_err());
+        assert!(modes(&["--modes", "off,on"]).is_err());
+        assert!(modes(&["--env", "ALERTINGSCOUT_OTLP_EXPORTER=sdk"])
+            .unwrap()
             .is_err());
     }
 }

@@ -15,6 +15,7 @@ use crate::overhead::endpoint::{self, Endpoint, RequestBuilder};
 use crate::overhead::load::closed::{self, Saturation};
 use crate::overhead::load::http1::Conn;
 use crate::overhead::load::open::{self, FixedRate};
+use crate::overhead::mode::Mode;
 use crate::overhead::server::{self, Server};
 
 #[derive(Clone, Debug, Serialize)]
@@ -46,7 +47,7 @@ impl From<Counts> for Received {
 #[derive(Clone, Debug, Serialize)]
 pub struct Run {
     pub round: usize,
-    pub telemetry: bool,
+    pub mode: Mode,
     pub endpoints: Vec<EndpointRun>,
     /// Every request the server answered during the run (readiness probes, set-up,
     /// warm-up and both load phases): each should yield at least one span and one log.
@@ -62,7 +63,7 @@ pub fn run_once(
     s: &Settings,
     sink: &Sink,
     round: usize,
-    telemetry: bool,
+    mode: Mode,
     dir: &Path,
 ) -> anyhow::Result<Run> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -80,7 +81,7 @@ pub fn run_once(
         dir,
         otlp_endpoint: &endpoint,
         otlp_protocol: &s.protocol,
-        telemetry,
+        mode,
         extra_env: &s.extra_env,
     })?;
     let mut sent = server.wait_ready(Duration::from_secs(30))?;
@@ -126,13 +127,15 @@ pub fn run_once(
         });
     }
     let exit = server.stop(Duration::from_secs(30))?;
-    // The exporter waits for our reply before the server can exit, so counts are final by
-    // now; the pause only covers a reply racing the counter update on another thread.
+    // The receiver counts every run together; runs never overlap, so this run's records
+    // are the change of its counters since `before`. The exporter waits for our reply
+    // before the server can exit, so counts are final by now; the pause only covers a
+    // reply racing the counter update on another thread.
     std::thread::sleep(Duration::from_millis(100));
     let received = sink.counts().since(&before).into();
     Ok(Run {
         round,
-        telemetry,
+        mode,
         endpoints: results,
         requests_sent: sent,
         errors,

@@ -1,11 +1,19 @@
-//! The gate's text report: one table per endpoint (off, on, delta and its spread over
-//! rounds, then the budgets' verdicts), the records received, and warnings about anything
-//! that makes the figures untrustworthy.
+//! The gate's text report, 100 columns wide. Per endpoint: each mode's median over
+//! rounds, then the comparisons within rounds (lean - off, sdk - off, lean - sdk: the
+//! delta's median and spread, the ratio, and lean's added cost as a share of sdk's), then
+//! the budgets' verdicts. After that the records received per run, and warnings about
+//! anything that makes the figures untrustworthy.
 
 use std::fmt::Write as _;
 
-use crate::overhead::stats::{Comparison, Spread};
-use crate::overhead::summary::Summary;
+use crate::overhead::budget::{self, BudgetVerdict};
+use crate::overhead::figure::{Figure, PAIRS};
+use crate::overhead::mode::Mode;
+use crate::overhead::stats::Spread;
+use crate::overhead::summary::{EndpointSummary, Summary};
+
+/// Width of the row labels ("server CPU us/request @2000/s").
+const LABEL: usize = 29;
 
 fn med(s: &Option<Spread>) -> String {
     s.map_or("-".into(), |s| fmt_num(s.median))
@@ -28,79 +36,145 @@ fn signed(v: f64) -> String {
     }
 }
 
-fn row(out: &mut String, label: &str, m: &Comparison) {
-    let (delta, range) = match m.delta {
-        Some(d) => (
-            signed(d.median),
-            format!(
-                "{} / {} / {}",
-                signed(d.min),
-                signed(d.median),
-                signed(d.max)
-            ),
-        ),
-        None => ("-".into(), "-".into()),
-    };
-    let _ = writeln!(
-        out,
-        "  {label:<26} {:>10} {:>10} {:>10}   {range}",
-        med(&m.off),
-        med(&m.on),
-        delta
-    );
+fn ratio(r: Option<f64>, decimals: usize) -> String {
+    r.map_or("-".into(), |r| format!("{r:.decimals$}"))
 }
 
-pub fn render(summary: &Summary, rate: f64) -> String {
-    let mut out = String::new();
-    for e in &summary.endpoints {
-        let _ = writeln!(
-            out,
-            "\n== {}  ({} rounds; off/on = median over rounds; delta = on - off within a round)",
-            e.endpoint, e.rounds
+/// A row of the report: its label and the figure.
+type Row<'a> = (String, &'a Figure);
+
+/// The figures compared within rounds, and the ones only shown per mode (they tell
+/// whether the measurement can be trusted, not what telemetry costs).
+fn figures(e: &EndpointSummary, rate: f64) -> ([Row<'_>; 5], [Row<'_>; 3]) {
+    (
+        [
+            ("server CPU us/request".into(), &e.cpu_us_per_request),
+            ("throughput req/s (1 core)".into(), &e.requests_per_second),
+            (format!("latency p50 us @{rate:.0}/s"), &e.p50_us),
+            (format!("latency p99 us @{rate:.0}/s"), &e.p99_us),
+            (
+                format!("server CPU us/request @{rate:.0}/s"),
+                &e.fixed_rate_cpu_us_per_request,
+            ),
+        ],
+        [
+            ("server core busy %".into(), &e.server_core_share),
+            (
+                "other load on server core %".into(),
+                &e.foreign_load_on_server_core,
+            ),
+            ("bench process CPU %".into(), &e.bench_cpu_share),
+        ],
+    )
+}
+
+fn medians(out: &mut String, modes: &[Mode], label: &str, f: &Figure) {
+    let _ = write!(out, "  {label:<LABEL$}");
+    for &m in modes {
+        let _ = write!(out, " {:>10}", med(&f.mode(m)));
+    }
+    out.push('\n');
+}
+
+fn pairs(out: &mut String, label: &str, f: &Figure) {
+    let mut label = label;
+    for p in PAIRS {
+        let Some(paired) = f.pair(p) else { continue };
+        let d = paired.delta;
+        let added = if p.a == Mode::Lean && p.b == Mode::Sdk {
+            ratio(f.lean_over_sdk_added, 2)
+        } else {
+            String::new()
+        };
+        let line = format!(
+            "  {label:<LABEL$}  {:<10} {:>9} {:>9} {:>9} {:>7} {:>15}",
+            format!("{} - {}", p.a, p.b),
+            signed(d.median),
+            signed(d.min),
+            signed(d.max),
+            ratio(paired.ratio.map(|r| r.median), 3),
+            added
         );
-        let _ = writeln!(
-            out,
-            "  {:<26} {:>10} {:>10} {:>10}   delta min / median / max",
-            "", "off", "on", "delta"
-        );
-        row(&mut out, "server CPU us/request", &e.cpu_us_per_request);
-        row(
-            &mut out,
-            "throughput req/s (1 core)",
-            &e.requests_per_second,
-        );
-        row(&mut out, "server core busy %", &e.server_core_share);
-        row(
-            &mut out,
-            "other load on server core %",
-            &e.foreign_load_on_server_core,
-        );
-        row(&mut out, "bench process CPU %", &e.bench_cpu_share);
-        row(&mut out, &format!("latency p50 us @{rate:.0}/s"), &e.p50_us);
-        row(&mut out, &format!("latency p99 us @{rate:.0}/s"), &e.p99_us);
-        row(
-            &mut out,
-            &format!("server CPU us/request @{rate:.0}/s"),
-            &e.fixed_rate_cpu_us_per_request,
-        );
-        for v in &e.budgets {
-            let _ = writeln!(out, "  {v}");
-        }
+        let _ = writeln!(out, "{}", line.trim_end());
+        label = "";
+    }
+}
+
+fn budgets(out: &mut String, title: &str, verdicts: &[&BudgetVerdict]) {
+    if verdicts.is_empty() {
+        return;
     }
     let _ = writeln!(
         out,
-        "\n== telemetry records (on runs): requests sent vs received by the OTLP sink"
+        "  {title:<43} {:>9}{:5}{:>9} {:>9}",
+        "median", "", "min", "max"
+    );
+    for v in verdicts {
+        let _ = writeln!(out, "  {v}");
+    }
+}
+
+fn endpoint(out: &mut String, modes: &[Mode], e: &EndpointSummary, rate: f64) {
+    let _ = writeln!(
+        out,
+        "\n== {}  ({} rounds; per mode: median over rounds; a vs b: within each round)",
+        e.endpoint, e.rounds
+    );
+    let _ = write!(out, "  {:<LABEL$}", "");
+    for m in modes {
+        let _ = write!(out, " {m:>10}");
+    }
+    out.push('\n');
+    let (compared, context) = figures(e, rate);
+    for (label, f) in compared.iter().chain(&context) {
+        medians(out, modes, label, f);
+    }
+    if modes.len() > 1 {
+        let _ = writeln!(
+            out,
+            "  {:<LABEL$}  {:<10} {:>9} {:>9} {:>9} {:>7} {:>15}",
+            "a vs b, per round", "a - b", "median", "min", "max", "a / b", "lean/sdk added"
+        );
+        for (label, f) in &compared {
+            pairs(out, label, f);
+        }
+    }
+    if let (Some(sat), Some(fixed)) = (
+        e.cpu_us_per_request.lean_over_sdk_added,
+        e.fixed_rate_cpu_us_per_request.lean_over_sdk_added,
+    ) {
+        let _ = writeln!(
+            out,
+            "  lean/sdk added CPU = {sat:.2} at saturation, {fixed:.2} @{rate:.0}/s \
+             (lean's added us/request over sdk's)"
+        );
+    }
+    let of =
+        |m: Mode| -> Vec<&BudgetVerdict> { e.budgets.iter().filter(|v| v.mode == m).collect() };
+    budgets(
+        out,
+        "budgets: lean - off (the exit code)",
+        &of(budget::JUDGED),
+    );
+    budgets(out, "budgets: sdk - off (information only)", &of(Mode::Sdk));
+}
+
+fn records(out: &mut String, summary: &Summary) {
+    let _ = writeln!(
+        out,
+        "\n== telemetry records per run: requests sent vs received by the OTLP sink"
     );
     let _ = writeln!(
         out,
-        "  {:>5} {:>10} {:>10} {:>10} {:>10} {:>13} {:>12}",
-        "round", "sent", "spans", "logs", "points", "dropped spans", "dropped logs"
+        "  {:>5} {:<4} {:>10} {:>10} {:>10} {:>10} {:>14} {:>13}",
+        "round", "mode", "sent", "spans", "logs", "points", "dropped spans", "dropped logs"
     );
     for r in &summary.records {
         let _ = writeln!(
             out,
-            "  {:>5} {:>10} {:>10} {:>10} {:>10} {:>13} {:>12}",
+            "  {:>5} {:<4} {:>10} {:>10} {:>10} {:>10} {:>14} {:>13}",
             r.round + 1,
+            r.mode,
             r.requests_sent,
             r.spans,
             r.log_records,
@@ -109,23 +183,38 @@ pub fn render(summary: &Summary, rate: f64) -> String {
             r.dropped_log_records
         );
     }
-    let _ = writeln!(out, "  (dropped = sent - received when positive; POST adds DB child spans, so spans can exceed sent)");
-    let dropped: u64 = summary
-        .records
-        .iter()
-        .map(|r| r.dropped_spans + r.dropped_log_records)
-        .sum();
-    if dropped > 0 {
-        let _ = writeln!(
-            out,
-            "  WARNING: records were dropped: the 'on' CPU figures leave out the cost of exporting them"
-        );
+    let _ = writeln!(
+        out,
+        "  off runs: {} records received (should be 0)",
+        summary.records_while_off
+    );
+    let _ = writeln!(
+        out,
+        "  (dropped = sent - received when positive; POST adds DB child spans, so spans can exceed sent)"
+    );
+}
+
+fn warnings(out: &mut String, summary: &Summary) {
+    for m in [Mode::Sdk, Mode::Lean] {
+        let rounds: Vec<String> = summary
+            .records
+            .iter()
+            .filter(|r| r.mode == m && r.dropped())
+            .map(|r| (r.round + 1).to_string())
+            .collect();
+        if !rounds.is_empty() {
+            let _ = writeln!(
+                out,
+                "  WARNING: {m} dropped records (rounds {}): its CPU figures leave out exporting them",
+                rounds.join(", ")
+            );
+        }
     }
     let noisy = summary.endpoints.iter().any(|e| {
-        e.foreign_load_on_server_core
-            .on
+        let f = &e.foreign_load_on_server_core;
+        [f.off, f.sdk, f.lean]
             .into_iter()
-            .chain(e.foreign_load_on_server_core.off)
+            .flatten()
             .any(|s| s.max > 5.0)
     });
     if noisy {
@@ -148,6 +237,15 @@ pub fn render(summary: &Summary, rate: f64) -> String {
             summary.errors
         );
     }
+}
+
+pub fn render(summary: &Summary, rate: f64) -> String {
+    let mut out = String::new();
+    for e in &summary.endpoints {
+        endpoint(&mut out, &summary.modes, e, rate);
+    }
+    records(&mut out, summary);
+    warnings(&mut out, summary);
     out
 }
 
@@ -155,81 +253,78 @@ pub fn render(summary: &Summary, rate: f64) -> String {
 mod tests {
     use super::*;
     use crate::overhead::endpoint::Endpoint;
-    use crate::overhead::load::closed::Saturation;
-    use crate::overhead::load::open::FixedRate;
-    use crate::overhead::mode_run::{EndpointRun, Received, Run};
-    use crate::overhead::stats::spread;
-    use crate::overhead::summary::summarize;
+    use crate::overhead::summary::{fixtures, summarize};
 
-    fn run(round: usize, telemetry: bool, cpu: f64) -> Run {
-        Run {
-            round,
-            telemetry,
-            endpoints: vec![EndpointRun {
-                endpoint: Endpoint::Health,
-                saturation: Saturation {
-                    requests: 1,
-                    cpu_seconds: 0.0,
-                    wall_seconds: 1.0,
-                    cpu_us_per_request: cpu,
-                    requests_per_second: 1e6 / cpu,
-                    total_responses: 1,
-                    errors: 0,
-                    server_core_share: 1.0,
-                    foreign_load_on_server_core: 0.0,
-                    bench_cpu_share: 0.5,
-                },
-                fixed_rate: FixedRate {
-                    rate: 2000.0,
-                    scheduled: 1,
-                    responses: 1,
-                    errors: 0,
-                    not_sent: 0,
-                    p50_us: cpu * 2.0,
-                    p90_us: 0.0,
-                    p99_us: cpu * 10.0,
-                    p999_us: 0.0,
-                    max_us: 0.0,
-                    send_lag_p99_us: 0.0,
-                    started_behind_schedule: 0,
-                    server_cpu_us_per_request: cpu,
-                },
-            }],
-            requests_sent: 100,
-            errors: 0,
-            received: Received {
-                spans: if telemetry { 90 } else { 0 },
-                log_records: if telemetry { 120 } else { 0 },
-                ..Default::default()
-            },
-            exit_status: "exit status: 0".into(),
-            killed: false,
-            shutdown_seconds: 0.1,
+    fn assert_fits(text: &str) {
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= 100,
+                "{} columns: {line}",
+                line.len()
+            );
         }
     }
 
     #[test]
-    fn deltas_are_paired_within_rounds() {
-        // Round 0: 20 -> 26 (+6); round 1: off first, 22 -> 25 (+3); round 2: 18 -> 27 (+9).
-        let runs = vec![
-            run(0, true, 26.0),
-            run(0, false, 20.0),
-            run(1, false, 22.0),
-            run(1, true, 25.0),
-            run(2, true, 27.0),
-            run(2, false, 18.0),
-        ];
+    fn three_modes_show_every_pair_the_added_share_and_both_budget_blocks() {
+        let mut runs = fixtures::three_modes();
+        // At the fixed rate lean adds 4.5 us to sdk's 10.
+        for r in runs.iter_mut().filter(|r| r.mode == Mode::Lean) {
+            r.endpoints[0].fixed_rate.server_cpu_us_per_request += 0.5;
+        }
         let s = summarize(&runs, &[Endpoint::Health]);
-        let cpu = &s.endpoints[0].cpu_us_per_request;
-        assert_eq!(cpu.delta, spread(&[6.0, 3.0, 9.0]));
-        assert_eq!(cpu.off.map(|x| x.median), Some(20.0));
-        assert_eq!(cpu.on.map(|x| x.median), Some(26.0));
-        assert_eq!(s.records.len(), 3);
-        assert_eq!(s.records[0].dropped_spans, 10);
-        assert_eq!(s.records[0].dropped_log_records, 0);
-        assert_eq!(s.records_while_off, 0);
         let text = render(&s, 2000.0);
-        assert!(text.contains("server CPU us/request"));
-        assert!(text.contains("ABOVE"));
+        assert_fits(&text);
+        let header = text
+            .lines()
+            .find(|l| l.contains(" off ") && l.contains(" sdk ") && l.contains(" lean"))
+            .expect("a header with the three modes");
+        assert!(
+            header.find("off") < header.find("sdk") && header.find("sdk") < header.find("lean")
+        );
+        let cpu = text
+            .lines()
+            .position(|l| l.starts_with("  server CPU us/request ") && l.contains("lean - off"))
+            .expect("the CPU pairs");
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[cpu].contains("+4.00"), "{}", lines[cpu]);
+        assert!(lines[cpu + 1].contains("sdk - off") && lines[cpu + 1].contains("+10.00"));
+        assert!(lines[cpu + 2].contains("lean - sdk") && lines[cpu + 2].contains("-6.00"));
+        assert!(
+            lines[cpu + 2].trim_end().ends_with("0.40"),
+            "{}",
+            lines[cpu + 2]
+        );
+        assert!(text.contains("lean/sdk added CPU = 0.40 at saturation, 0.45 @2000/s"));
+        assert!(text.contains("budgets: lean - off (the exit code)"));
+        assert!(text.contains("budgets: sdk - off (information only)"));
+        assert!(text.contains("WARNING: sdk dropped records (rounds 1, 2, 3)"));
+        assert!(!text.contains("WARNING: lean dropped"));
+    }
+
+    #[test]
+    fn two_modes_leave_out_what_did_not_run() {
+        let mut runs = fixtures::three_modes();
+        runs.retain(|r| r.mode != Mode::Sdk);
+        let text = render(&summarize(&runs, &[Endpoint::Health]), 2000.0);
+        assert_fits(&text);
+        assert!(text.contains("lean - off"));
+        assert!(!text.contains("sdk - off") && !text.contains("lean - sdk"));
+        assert!(!text.contains("lean/sdk added CPU"));
+        assert!(!text.contains("budgets: sdk"));
+    }
+
+    #[test]
+    fn large_values_still_fit() {
+        let mut runs = fixtures::three_modes();
+        for (i, r) in runs.iter_mut().enumerate() {
+            let e = &mut r.endpoints[0];
+            e.saturation.cpu_us_per_request = 900.0 + i as f64 * 33.3;
+            e.saturation.requests_per_second = 99_000.0 - i as f64 * 4321.0;
+            e.fixed_rate.p50_us = 4_900.0 * (i % 3 + 1) as f64;
+            e.fixed_rate.p99_us = 90_000.0 + i as f64;
+        }
+        let text = render(&summarize(&runs, &[Endpoint::Health]), 12_500.0);
+        assert_fits(&text);
     }
 }

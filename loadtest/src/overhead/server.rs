@@ -12,6 +12,7 @@ use anyhow::{bail, Context};
 use listening::Rest;
 
 use crate::overhead::load::http1::Conn;
+use crate::overhead::mode::{self, Mode};
 
 pub struct Config<'a> {
     pub binary: &'a Path,
@@ -19,7 +20,7 @@ pub struct Config<'a> {
     pub dir: &'a Path,
     pub otlp_endpoint: &'a str,
     pub otlp_protocol: &'a str,
-    pub telemetry: bool,
+    pub mode: Mode,
     pub extra_env: &'a [(String, String)],
 }
 
@@ -55,11 +56,21 @@ impl Server {
             .env("OTEL_EXPORTER_OTLP_PROTOCOL", cfg.otlp_protocol)
             .env(
                 "OTEL_SDK_DISABLED",
-                if cfg.telemetry { "false" } else { "true" },
+                if cfg.mode.telemetry() {
+                    "false"
+                } else {
+                    "true"
+                },
             )
             .env("OTEL_METRIC_EXPORT_INTERVAL", "5000")
             .stdin(Stdio::null())
             .stdout(out);
+        // Off runs get no exporter choice at all (not even one inherited from the bench's
+        // environment), so the baseline is the disabled SDK and nothing else.
+        match cfg.mode.exporter() {
+            Some(exporter) => cmd.env(mode::EXPORTER_ENV, exporter),
+            None => cmd.env_remove(mode::EXPORTER_ENV),
+        };
         for (k, v) in cfg.extra_env {
             cmd.env(k, v);
         }

@@ -1,22 +1,24 @@
-//! Spread over rounds (min, median, max), and a figure's spreads with telemetry off, on
-//! and of the per-round difference.
+//! Spread over rounds (min, median, max).
 
 use serde::Serialize;
-
-/// One figure of the gate (e.g. server CPU per request) over the rounds.
-#[derive(Clone, Debug, Serialize)]
-pub struct Comparison {
-    pub off: Option<Spread>,
-    pub on: Option<Spread>,
-    /// Per-round on - off.
-    pub delta: Option<Spread>,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Spread {
     pub min: f64,
     pub median: f64,
     pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `f(x)` for a non-decreasing `f`: min, median and max keep their
+    /// places (the median of an even sample too, when `f` is affine, as a percentage is).
+    pub fn map(self, f: impl Fn(f64) -> f64) -> Spread {
+        Spread {
+            min: f(self.min),
+            median: f(self.median),
+            max: f(self.max),
+        }
+    }
 }
 
 /// None for an empty sample; NaNs are ignored (a failed measurement, not a value).
@@ -60,5 +62,20 @@ mod tests {
     fn empty_and_nan() {
         assert_eq!(spread(&[]), None);
         assert_eq!(spread(&[f64::NAN, 5.0]).map(|s| s.median), Some(5.0));
+    }
+
+    #[test]
+    fn an_affine_map_commutes_with_the_median() {
+        let ratios = [1.02, 1.10, 0.99, 1.04];
+        let pct: Vec<f64> = ratios.iter().map(|r| 100.0 * (r - 1.0)).collect();
+        let mapped = spread(&ratios).unwrap().map(|r| 100.0 * (r - 1.0));
+        let direct = spread(&pct).unwrap();
+        for (a, b) in [
+            (mapped.min, direct.min),
+            (mapped.median, direct.median),
+            (mapped.max, direct.max),
+        ] {
+            assert!((a - b).abs() < 1e-9, "{mapped:?} vs {direct:?}");
+        }
     }
 }
