@@ -1,7 +1,7 @@
 //! The per-request telemetry layer: one server span named "{method} {route}"
 //! with the HTTP semantic-convention attributes, the two HTTP metrics, the
 //! request facts in the OTel context (for log stamping), one access log
-//! record, and the `traceparent` response header.
+//! record (`access_log`), and the `traceparent` response header.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -20,6 +20,7 @@ use tower::{Layer, Service};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use super::access_log::{Access, CANCELLED};
 use super::exemplars::SeriesKey;
 use super::metrics::*;
 use super::pii;
@@ -32,50 +33,6 @@ use super::TelemetryHandle;
 use crate::error::ErrorType;
 
 const TRACEPARENT_HEADER: HeaderName = HeaderName::from_static("traceparent");
-
-/// What the access log says about a request; no status: dropped before a response.
-struct Access<'a> {
-    method: &'static str,
-    route: &'a str,
-    path: &'a str,
-    status: Option<u16>,
-    duration_ms: f64,
-}
-
-fn access_log(access: &Access<'_>) {
-    // One record per request; the request's ids are added by the log
-    // pipeline from the context (see telemetry::logs).
-    let Some(status) = access.status else {
-        tracing::warn!(
-            http.request.method = access.method,
-            http.route = access.route,
-            url.path = access.path,
-            error.type = CANCELLED,
-            duration_ms = access.duration_ms,
-            "request cancelled before a response"
-        );
-        return;
-    };
-    if status >= 500 {
-        tracing::error!(
-            http.request.method = access.method,
-            http.route = access.route,
-            url.path = access.path,
-            http.response.status_code = status,
-            duration_ms = access.duration_ms,
-            "request failed"
-        );
-    } else {
-        tracing::info!(
-            http.request.method = access.method,
-            http.route = access.route,
-            url.path = access.path,
-            http.response.status_code = status,
-            duration_ms = access.duration_ms,
-            "request completed"
-        );
-    }
-}
 
 /// A `tracing` span carrying the ids for the stdout JSON lines; disabled
 /// (free) when stdout logging is off, since the OTel records get the ids from
@@ -247,16 +204,27 @@ impl InFlight {
         }
         let access = Access {
             method: METHODS[self.method_i],
-            route: self.route.as_str(),
+            route: &self.route,
             path: &self.path,
             status,
             duration_ms: elapsed * 1e3,
         };
         match cx {
             Some(cx) => {
-                {
-                    let _attached = cx.clone().attach();
-                    self.stdout.in_scope(|| access_log(&access));
+                match self.telemetry.otel().and_then(|otel| otel.access.as_ref()) {
+                    // The lean path queues the record itself; the event is for stdout.
+                    Some(sink) => {
+                        if let Some(record) = access.record(&cx) {
+                            sink.push(record);
+                        }
+                        if self.telemetry.stdout_spans() {
+                            self.stdout.in_scope(|| access.event());
+                        }
+                    }
+                    None => {
+                        let _attached = cx.clone().attach();
+                        self.stdout.in_scope(|| access.event());
+                    }
                 }
                 let span = cx.span();
                 if let Some(status) = status {
@@ -265,7 +233,7 @@ impl InFlight {
                 end_span(&cx, error_type, self.bridged.take());
             }
             // Telemetry off: the access log still goes to stdout when enabled.
-            None => self.stdout.in_scope(|| access_log(&access)),
+            None => self.stdout.in_scope(|| access.event()),
         }
         self.done = true;
     }
@@ -296,9 +264,6 @@ impl Drop for InFlight {
         }
     }
 }
-
-/// `error.type` of a request dropped before its response.
-pub const CANCELLED: &str = "cancelled";
 
 /// Starts the server span and the request's context, and counts it active. On the
 /// stock path the span is a `tracing` span too, returned to be dropped at the end.

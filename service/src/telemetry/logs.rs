@@ -18,6 +18,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
+use super::access_log;
 use super::request_context::RequestFacts;
 use super::tracer::SPAN_TARGET;
 
@@ -84,7 +85,14 @@ fn is_transport(target: &str) -> bool {
 /// `trace!` in hyper and h2 into a filter evaluation at run time (measured:
 /// several µs per request), while `Interest::never` is decided once per
 /// callsite.
-pub struct WithoutTransport<L>(pub L);
+///
+/// With `skip_access`, the access events (`access_log::TARGET`) are kept from the
+/// bridge too: the lean path queues those records itself and emits the events for
+/// stdout only. Skipped in `on_event`, not by interest, so stdout still gets them.
+pub struct WithoutTransport<L> {
+    pub inner: L,
+    pub skip_access: bool,
+}
 
 impl<S, L> Layer<S> for WithoutTransport<L>
 where
@@ -95,17 +103,19 @@ where
         if is_transport(metadata.target()) {
             Interest::never()
         } else {
-            self.0.register_callsite(metadata)
+            self.inner.register_callsite(metadata)
         }
     }
 
     fn enabled(&self, metadata: &Metadata<'_>, ctx: LayerContext<'_, S>) -> bool {
-        !is_transport(metadata.target()) && self.0.enabled(metadata, ctx)
+        !is_transport(metadata.target()) && self.inner.enabled(metadata, ctx)
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
-        if !is_transport(event.metadata().target()) {
-            self.0.on_event(event, ctx);
+        let target = event.metadata().target();
+        let queued_directly = self.skip_access && target == access_log::TARGET;
+        if !is_transport(target) && !queued_directly {
+            self.inner.on_event(event, ctx);
         }
     }
 }
@@ -117,6 +127,7 @@ pub fn init_subscriber(
     logger_provider: Option<&SdkLoggerProvider>,
     stdout: bool,
     span_bridge: Option<SdkTracer>,
+    access_direct: bool,
 ) {
     let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     if span_bridge.is_some() {
@@ -126,8 +137,10 @@ pub fn init_subscriber(
             filter = filter.add_directive(directive);
         }
     }
-    let bridge =
-        logger_provider.map(|provider| WithoutTransport(OpenTelemetryTracingBridge::new(provider)));
+    let bridge = logger_provider.map(|provider| WithoutTransport {
+        inner: OpenTelemetryTracingBridge::new(provider),
+        skip_access: access_direct,
+    });
     let json = stdout.then(|| {
         tracing_subscriber::fmt::layer()
             .json()

@@ -1,7 +1,7 @@
 //! Telemetry: one module per concern.
 //! - `config`: the OTEL_* environment; `resource`: who we are
 //! - `request_id`, `request_context`, `route`, `propagation`: per-request identity and labels
-//! - `http`: the server span, HTTP metrics and access log of each request
+//! - `http`: the server span and HTTP metrics of each request; `access_log`: its log record
 //! - `db_span`: client spans around store calls
 //! - `metrics`, `process`: instruments; `exemplars`: the duration histogram's exemplars; `logs`: the tracing -> OTel log bridge
 //! - `pii`: caller-id pseudonyms and masking of free text before it is recorded
@@ -9,6 +9,7 @@
 //!   `health`: their counters for /health/telemetry
 //! - `prometheus`: the optional direct /metrics endpoint
 
+pub mod access_log;
 pub mod config;
 pub mod db_span;
 pub mod exemplars;
@@ -50,6 +51,9 @@ pub const SCOPE_NAME: &str = "alertingscout";
 /// What the request layer needs when telemetry is on (the tracer: `tracer::get`).
 pub struct Otel {
     pub http: HttpMetrics,
+    /// The lean path's access records go straight to the export queue; None on
+    /// the stock path, where they are `tracing` events through the bridge.
+    pub access: Option<export::AccessSink>,
 }
 
 struct Inner {
@@ -147,7 +151,7 @@ impl Telemetry {
         let health = Arc::new(TelemetryHealth::default());
         let mut stock_runtime = None;
         if config.sdk_disabled {
-            logs::init_subscriber(None, log_stdout, None);
+            logs::init_subscriber(None, log_stdout, None, false);
             return Ok(Telemetry {
                 handle: TelemetryHandle(Arc::new(Inner {
                     otel: None,
@@ -232,11 +236,20 @@ impl Telemetry {
 
         opentelemetry::global::set_tracer_provider(tracer_provider.clone());
         opentelemetry::global::set_meter_provider(meter_provider.clone());
-        logs::init_subscriber(Some(&logger_provider), log_stdout, span_bridge);
+        let access_direct = pipeline.is_some();
+        logs::init_subscriber(
+            Some(&logger_provider),
+            log_stdout,
+            span_bridge,
+            access_direct,
+        );
 
         Ok(Telemetry {
             handle: TelemetryHandle(Arc::new(Inner {
-                otel: Some(Otel { http }),
+                otel: Some(Otel {
+                    http,
+                    access: pipeline.as_ref().map(|p| p.access_sink()),
+                }),
                 stdout_spans: log_stdout,
                 health,
                 pipeline,

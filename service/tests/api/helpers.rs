@@ -33,9 +33,17 @@ impl TestApp {
     }
 
     pub async fn spawn_with(env: &[(&str, &str)]) -> TestApp {
+        Self::spawn_writing(env, None).await
+    }
+
+    /// With its stdout (the JSON log lines, if ALERTINGSCOUT_LOG_STDOUT=on) in `stdout`.
+    pub async fn spawn_writing(env: &[(&str, &str)], stdout: Option<std::fs::File>) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let binary = Path::new(env!("CARGO_BIN_EXE_alertingscout"));
         let mut command = testkit::service::command(binary, dir.path());
+        if let Some(file) = stdout {
+            command.stdout(file);
+        }
         command
             .env("OTEL_METRIC_EXPORT_INTERVAL", "500")
             .env("OTEL_BSP_SCHEDULE_DELAY", "200")

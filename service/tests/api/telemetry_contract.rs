@@ -765,15 +765,25 @@ async fn shapes_on(path: &str) -> (Vec<String>, Vec<String>) {
         Some(V::StringValue(s)) => s.clone(),
         _ => String::new(),
     };
-    let mut log_shapes: Vec<String> = logs(&sink)
-        .iter()
-        .filter(|l| ours(&l.attributes))
-        .map(|l| {
-            let traced = !l.trace_id.is_empty() && !l.span_id.is_empty();
+    let mut log_shapes: Vec<String> = sink
+        .logs()
+        .into_iter()
+        .flat_map(|r| r.resource_logs)
+        .flat_map(|rl| rl.scope_logs)
+        .flat_map(|sl| {
+            let scope = sl.scope.map(|s| s.name).unwrap_or_default();
+            sl.log_records.into_iter().map(move |l| (scope.clone(), l))
+        })
+        .filter(|(_, l)| ours(&l.attributes))
+        .map(|(scope, l)| {
+            let traced = l.trace_id.len() == 16 && l.span_id.len() == 8;
+            let timed = l.time_unix_nano > 0 && l.observed_time_unix_nano > 0;
             format!(
-                "{} {} traced={traced} [{}]",
+                "{scope} {} {} {} event={} traced={traced} timed={timed} [{}]",
+                l.severity_number,
                 l.severity_text,
-                body(l),
+                body(&l),
+                l.event_name,
                 keys(&l.attributes)
             )
         })
@@ -796,6 +806,61 @@ async fn both_paths_emit_the_same_spans_and_log_records() {
         lean_spans.iter().any(|s| s.contains("kind=3")),
         "a database span"
     );
+}
+
+/// With stdout logging on, each request is one access line on stdout and one access
+/// record over OTLP: the lean path queues its record itself and keeps the bridge
+/// from sending the stdout event a second time.
+async fn each_request_is_one_access_line_and_one_access_record(path: &str) {
+    let sink = Sink::start(true).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let stdout = dir.path().join("stdout.jsonl");
+    let app = TestApp::spawn_writing(
+        &[
+            ("ALERTINGSCOUT_OTLP_EXPORTER", path),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &sink.grpc_endpoint()),
+            ("ALERTINGSCOUT_LOG_STDOUT", "on"),
+        ],
+        Some(std::fs::File::create(&stdout).unwrap()),
+    )
+    .await;
+    for i in 0..3 {
+        let id = format!("stdout-{i}");
+        assert_eq!(app.get_with_id("/health", &id).await.status(), 200);
+    }
+    // By body: a second copy through the bridge would lack the request's ids.
+    let access = |l: &LogRecord| {
+        matches!(l.body.as_ref().and_then(|b| b.value.as_ref()),
+            Some(V::StringValue(s)) if s == "request completed")
+    };
+    assert!(
+        eventually(WAIT, || logs(&sink).iter().filter(|l| access(l)).count()
+            >= 3)
+        .await,
+        "access records did not arrive: {:?}",
+        sink.counts()
+    );
+    // One more export interval for a second copy, were there one.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let records: Vec<LogRecord> = logs(&sink).into_iter().filter(access).collect();
+    assert_eq!(records.len(), 3, "{records:?}");
+    assert!(
+        records
+            .iter()
+            .all(|l| str_attr(&l.attributes, "request_id")
+                .is_some_and(|id| id.starts_with("stdout-")))
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|l: &Value| l["message"] == "request completed")
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(line["http.route"], "/health", "{line}");
+        assert_eq!(line["span"]["request_id"], format!("stdout-{i}"), "{line}");
+    }
 }
 
 /// The contract holds on both export paths (ALERTINGSCOUT_OTLP_EXPORTER): each case
@@ -825,5 +890,6 @@ on_both_paths!(
     ten_thousand_random_paths_add_only_a_handful_of_series,
     http_protobuf_export_works_too,
     sigterm_flushes_everything_still_queued,
-    the_direct_prometheus_endpoint_is_off_by_default_and_serves_semconv_names_when_on
+    the_direct_prometheus_endpoint_is_off_by_default_and_serves_semconv_names_when_on,
+    each_request_is_one_access_line_and_one_access_record
 );

@@ -53,8 +53,8 @@ impl SpanProcessor for Collect<SpanData> {
 
 impl LogProcessor for Collect<LogItem> {
     fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
-        self.0.lock().push(LogItem {
-            record: record.clone(),
+        self.0.lock().push(LogItem::Sdk {
+            record: Box::new(record.clone()),
             scope: scope.clone(),
         });
     }
@@ -299,8 +299,13 @@ fn ours_and_stock_logs(items: &[LogItem]) -> (Vec<ResourceLogs>, Vec<ResourceLog
     let mut body = Vec::new();
     LogEncoder::new(EncodedResource::new(&resource)).encode(items, &mut body);
     let ours = ExportLogsServiceRequest::decode(body.as_slice()).expect("valid OTLP protobuf");
-    let pairs: Vec<(&SdkLogRecord, &InstrumentationScope)> =
-        items.iter().map(|i| (&i.record, &i.scope)).collect();
+    let pairs: Vec<(&SdkLogRecord, &InstrumentationScope)> = items
+        .iter()
+        .filter_map(|i| match i {
+            LogItem::Sdk { record, scope } => Some((&**record, scope)),
+            LogItem::Access(_) => None,
+        })
+        .collect();
     let mut stock = group_logs_by_resource_and_scope(
         &LogBatch::new(&pairs),
         &ResourceAttributesWithSchema::from(&resource),

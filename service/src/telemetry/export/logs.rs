@@ -1,11 +1,17 @@
 //! `ExportLogsServiceRequest` encoding straight from the SDK's log records.
 
+use std::sync::LazyLock;
+
+use opentelemetry::logs::AnyValue as LogValue;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::logs::SdkLogRecord;
 
 use super::proto::*;
 use super::resource::{put_scope, scope_len, unix_nanos, EncodedResource};
-use super::values::{log_kv_len, log_value_len, put_log_kv, put_log_value};
+use super::values::{
+    log_kv_len, log_value_len, put_log_kv, put_log_value, put_scalar_kv, scalar_kv_len,
+};
+use crate::telemetry::access_log::{self, AccessRecord};
 
 const RESOURCE_LOGS: u32 = 1;
 const RESOURCE: u32 = 1;
@@ -25,22 +31,97 @@ const SPAN_ID: u32 = 10;
 const OBSERVED_TIME: u32 = 11;
 const EVENT_NAME: u32 = 12;
 
-/// One queued log record with the scope it was emitted under.
+/// One queued log record: an SDK record with the scope it was emitted under, or
+/// an access record (`telemetry::access_log`) that skipped the SDK.
 #[derive(Debug, Clone)]
-pub struct LogItem {
-    pub record: SdkLogRecord,
-    pub scope: InstrumentationScope,
+pub enum LogItem {
+    /// Boxed: the SDK record is several times the size of an access record, and
+    /// every queued item is moved at its size.
+    Sdk {
+        record: Box<SdkLogRecord>,
+        scope: InstrumentationScope,
+    },
+    Access(AccessRecord),
 }
+
+/// The scope of the tracing bridge's logger (`provider.logger("")`), which the
+/// access records would have had through it.
+static BRIDGE_SCOPE: LazyLock<InstrumentationScope> =
+    LazyLock::new(|| InstrumentationScope::builder("").build());
 
 impl LogItem {
     /// The scope name on the wire: the tracing bridge's target, like the
     /// OTLP exporter of opentelemetry-rust does.
     fn scope_name(&self) -> &str {
-        match self.record.target() {
-            Some(target) => target.as_ref(),
-            None => self.scope.name(),
+        match self {
+            LogItem::Sdk { record, scope } => match record.target() {
+                Some(target) => target.as_ref(),
+                None => scope.name(),
+            },
+            LogItem::Access(_) => access_log::TARGET,
         }
     }
+
+    fn scope(&self) -> &InstrumentationScope {
+        match self {
+            LogItem::Sdk { scope, .. } => scope,
+            LogItem::Access(_) => &BRIDGE_SCOPE,
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            LogItem::Sdk { record, .. } => record_len(record),
+            LogItem::Access(access) => access_len(access),
+        }
+    }
+
+    fn put(&self, len: usize, buf: &mut Buf) {
+        match self {
+            LogItem::Sdk { record, .. } => put_record(record, len, buf),
+            LogItem::Access(access) => put_access(access, len, buf),
+        }
+    }
+}
+
+/// The access record's fields, in `put_record`'s order and with its rules (both
+/// times set, the span's ids when the request has a valid span).
+fn access_len(access: &AccessRecord) -> usize {
+    let time = unix_nanos(access.time);
+    let (severity, severity_text) = access.severity();
+    let body = LogValue::from(access.body);
+    let mut len = 2 * fixed64_field(TIME, time)
+        + varint_field(SEVERITY_NUMBER, severity)
+        + bytes_field(SEVERITY_TEXT, severity_text.as_bytes())
+        + len_field(BODY, log_value_len(&body))
+        + bytes_field(EVENT_NAME, access_log::EVENT_NAME.as_bytes());
+    access.for_each_attribute(|key, value| len += len_field(ATTRIBUTES, scalar_kv_len(key, value)));
+    if let Some(cx) = &access.span_context {
+        len += fixed32_field(FLAGS, u32::from(cx.trace_flags().to_u8()))
+            + len_field(TRACE_ID, 16)
+            + len_field(SPAN_ID, 8);
+    }
+    len
+}
+
+fn put_access(access: &AccessRecord, len: usize, buf: &mut Buf) {
+    put_len(LOG_RECORDS, len, buf);
+    let time = unix_nanos(access.time);
+    let (severity, severity_text) = access.severity();
+    put_fixed64(TIME, time, buf);
+    put_varint(SEVERITY_NUMBER, severity, buf);
+    put_bytes(SEVERITY_TEXT, severity_text.as_bytes(), buf);
+    let body = LogValue::from(access.body);
+    put_len(BODY, log_value_len(&body), buf);
+    put_log_value(&body, buf);
+    access.for_each_attribute(|key, value| put_scalar_kv(ATTRIBUTES, key, value, buf));
+    if let Some(cx) = &access.span_context {
+        put_fixed32(FLAGS, u32::from(cx.trace_flags().to_u8()), buf);
+        put_bytes(TRACE_ID, &cx.trace_id().to_bytes(), buf);
+        put_bytes(SPAN_ID, &cx.span_id().to_bytes(), buf);
+    }
+    put_fixed64(OBSERVED_TIME, time, buf);
+    put_bytes(EVENT_NAME, access_log::EVENT_NAME.as_bytes(), buf);
 }
 
 fn record_len(record: &SdkLogRecord) -> usize {
@@ -136,13 +217,13 @@ impl LogEncoder {
     /// Appends one `ExportLogsServiceRequest` holding `items` to `out`.
     pub fn encode(&mut self, items: &[LogItem], out: &mut Buf) {
         self.lens.clear();
-        self.lens
-            .extend(items.iter().map(|item| record_len(&item.record)));
+        self.lens.extend(items.iter().map(LogItem::len));
         let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let name = item.scope_name();
             match groups.iter_mut().find(|(first, _)| {
-                items[*first].scope_name() == name && items[*first].scope == item.scope
+                let (a, b) = (items[*first].scope(), item.scope());
+                items[*first].scope_name() == name && (std::ptr::eq(a, b) || a == b)
             }) {
                 Some((_, members)) => members.push(i),
                 None => groups.push((i, vec![i])),
@@ -150,10 +231,10 @@ impl LogEncoder {
         }
         let scope_logs_len = |first: usize, members: &[usize]| {
             let item = &items[first];
-            len_field(SCOPE, scope_len(item.scope_name(), &item.scope))
+            len_field(SCOPE, scope_len(item.scope_name(), item.scope()))
                 + bytes_field(
                     SCOPE_SCHEMA_URL,
-                    item.scope.schema_url().unwrap_or("").as_bytes(),
+                    item.scope().schema_url().unwrap_or("").as_bytes(),
                 )
                 + members
                     .iter()
@@ -171,13 +252,13 @@ impl LogEncoder {
         for (first, members) in &groups {
             put_len(SCOPE_LOGS, scope_logs_len(*first, members), out);
             let item = &items[*first];
-            put_scope(SCOPE, item.scope_name(), &item.scope, out);
+            put_scope(SCOPE, item.scope_name(), item.scope(), out);
             for &i in members {
-                put_record(&items[i].record, self.lens[i], out);
+                items[i].put(self.lens[i], out);
             }
             put_bytes(
                 SCOPE_SCHEMA_URL,
-                item.scope.schema_url().unwrap_or("").as_bytes(),
+                item.scope().schema_url().unwrap_or("").as_bytes(),
                 out,
             );
         }

@@ -24,9 +24,10 @@ mod differential_tests;
 pub use logs::{LogEncoder, LogItem};
 pub use metrics::QueueMetricExporter;
 pub use pipeline::Pipeline;
-pub use processors::{QueueLogProcessor, QueueSpanProcessor};
+pub use processors::{AccessSink, QueueLogProcessor, QueueSpanProcessor};
 pub use resource::EncodedResource;
 pub use spans::TraceEncoder;
+pub use values::Scalar;
 
 /// The three OTLP signals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! SDK processor traits over the pipeline's queues.
+//! SDK processor traits over the pipeline's queues, and the access log's own way in.
 
 use std::sync::Arc;
 
@@ -9,6 +9,7 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
 use super::logs::LogItem;
 use super::shared::Shared;
+use crate::telemetry::access_log::AccessRecord;
 
 #[derive(Debug)]
 pub struct QueueSpanProcessor {
@@ -66,8 +67,8 @@ impl QueueLogProcessor {
 impl LogProcessor for QueueLogProcessor {
     fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
         // This processor is last in the pipeline, so the record can be taken.
-        let item = LogItem {
-            record: std::mem::replace(record, self.blank.clone()),
+        let item = LogItem::Sdk {
+            record: Box::new(std::mem::replace(record, self.blank.clone())),
             scope: scope.clone(),
         };
         self.shared.logs.push(item, &self.shared.health.logs);
@@ -82,5 +83,24 @@ impl LogProcessor for QueueLogProcessor {
         // Nothing to flush here: `Telemetry::shutdown` stops the shared
         // pipeline after every provider, and that drains all signals once.
         Ok(())
+    }
+}
+
+/// The lean path's access log records into the log queue, past the SDK
+/// (`telemetry::access_log`).
+#[derive(Debug, Clone)]
+pub struct AccessSink {
+    shared: Arc<Shared>,
+}
+
+impl AccessSink {
+    pub(super) fn new(shared: Arc<Shared>) -> Self {
+        AccessSink { shared }
+    }
+
+    pub fn push(&self, record: AccessRecord) {
+        self.shared
+            .logs
+            .push(LogItem::Access(record), &self.shared.health.logs);
     }
 }

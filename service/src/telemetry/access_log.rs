@@ -1,0 +1,188 @@
+//! The access log: one record per request, with the request's ids.
+//!
+//! On the stock path (and for stdout) it is a `tracing` event that the log bridge
+//! turns into an OTel log record. On the lean path the same record goes straight into
+//! the export queue as an [`AccessRecord`]: the tracing dispatch, the bridge's field
+//! visitor, the SDK record and its processors cost about 3,400 instructions per
+//! request on the request thread, and encoding their generic record another 3,300 on
+//! the export thread (callgrind, docs/performance.md). Both paths write the same
+//! record: the contract test `both_paths_emit_the_same_spans_and_log_records`.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use opentelemetry::trace::{SpanContext, TraceContextExt};
+use opentelemetry::{Context, StringValue};
+use tracing::Level;
+
+use super::export::Scalar;
+use super::request_context::RequestFacts;
+use super::route::Route;
+
+/// The `tracing` target of the access events: the scope name of the records on the
+/// wire, on both paths.
+pub const TARGET: &str = module_path!();
+/// The records' event name (the `tracing` event's `name:`), on both paths.
+pub const EVENT_NAME: &str = "http.server.access";
+/// `error.type` of a request dropped before its response.
+pub const CANCELLED: &str = "cancelled";
+
+/// What the access log says about a request; no status: dropped before a response.
+pub struct Access<'a> {
+    pub method: &'static str,
+    pub route: &'a Route,
+    pub path: &'a Arc<str>,
+    pub status: Option<u16>,
+    pub duration_ms: f64,
+}
+
+impl Access<'_> {
+    fn level(&self) -> Level {
+        match self.status {
+            None => Level::WARN,
+            Some(status) if status >= 500 => Level::ERROR,
+            Some(_) => Level::INFO,
+        }
+    }
+
+    fn body(&self) -> &'static str {
+        match self.status {
+            None => "request cancelled before a response",
+            Some(status) if status >= 500 => "request failed",
+            Some(_) => "request completed",
+        }
+    }
+
+    /// The access record as a `tracing` event (stdout, and the stock path's bridge).
+    /// Its target is this module's path, [`TARGET`] (the macros cannot take
+    /// `name:`, `target:` and dotted field names together).
+    pub fn event(&self) {
+        let route = self.route.as_str();
+        let path: &str = self.path;
+        let Some(status) = self.status else {
+            tracing::warn!(
+                name: EVENT_NAME,
+                {
+                    http.request.method = self.method,
+                    http.route = route,
+                    url.path = path,
+                    error.type = CANCELLED,
+                    duration_ms = self.duration_ms,
+                },
+                "request cancelled before a response"
+            );
+            return;
+        };
+        if status >= 500 {
+            tracing::error!(
+                name: EVENT_NAME,
+                {
+                    http.request.method = self.method,
+                    http.route = route,
+                    url.path = path,
+                    http.response.status_code = status,
+                    duration_ms = self.duration_ms,
+                },
+                "request failed"
+            );
+        } else {
+            tracing::info!(
+                name: EVENT_NAME,
+                {
+                    http.request.method = self.method,
+                    http.route = route,
+                    url.path = path,
+                    http.response.status_code = status,
+                    duration_ms = self.duration_ms,
+                },
+                "request completed"
+            );
+        }
+    }
+
+    /// The lean path's record, if the log filter (RUST_LOG) lets its level through.
+    pub fn record(&self, cx: &Context) -> Option<AccessRecord> {
+        let level = self.level();
+        let enabled = match level {
+            Level::ERROR => tracing::enabled!(target: TARGET, Level::ERROR),
+            Level::WARN => tracing::enabled!(target: TARGET, Level::WARN),
+            _ => tracing::enabled!(target: TARGET, Level::INFO),
+        };
+        if !enabled {
+            return None;
+        }
+        let facts = cx.get::<RequestFacts>();
+        let span = cx.span();
+        let span_context = span.span_context();
+        Some(AccessRecord {
+            time: SystemTime::now(),
+            level,
+            body: self.body(),
+            method: self.method,
+            route: self.route.template.clone(),
+            path: Arc::clone(self.path),
+            status: self.status,
+            duration_ms: self.duration_ms,
+            request_id: facts.map(|f| f.request_id.shared()),
+            user_id: facts.and_then(|f| f.user_id.clone()),
+            project_id: facts.and_then(RequestFacts::project_id),
+            todo_id: facts.and_then(RequestFacts::todo_id),
+            span_context: span_context.is_valid().then(|| span_context.clone()),
+        })
+    }
+}
+
+/// One access log record as the lean path queues it: plain fields, encoded by
+/// `export::logs` without an SDK record in between.
+#[derive(Debug, Clone)]
+pub struct AccessRecord {
+    pub time: SystemTime,
+    pub level: Level,
+    pub body: &'static str,
+    pub method: &'static str,
+    pub route: StringValue,
+    pub path: Arc<str>,
+    pub status: Option<u16>,
+    pub duration_ms: f64,
+    pub request_id: Option<Arc<str>>,
+    pub user_id: Option<Arc<str>>,
+    pub project_id: Option<i64>,
+    pub todo_id: Option<i64>,
+    pub span_context: Option<SpanContext>,
+}
+
+impl AccessRecord {
+    /// OTel severity number and text of the record's level.
+    pub fn severity(&self) -> (u64, &'static str) {
+        match self.level {
+            Level::ERROR => (17, "ERROR"),
+            Level::WARN => (13, "WARN"),
+            _ => (9, "INFO"),
+        }
+    }
+
+    /// The attributes, in the order the bridge and `logs::RequestContextProcessor`
+    /// write them: the event's fields, then the request's ids.
+    pub fn for_each_attribute(&self, mut f: impl FnMut(&'static str, Scalar<'_>)) {
+        f("http.request.method", Scalar::Str(self.method));
+        f("http.route", Scalar::Str(self.route.as_str()));
+        f("url.path", Scalar::Str(&self.path));
+        match self.status {
+            Some(status) => f("http.response.status_code", Scalar::Int(i64::from(status))),
+            None => f("error.type", Scalar::Str(CANCELLED)),
+        }
+        f("duration_ms", Scalar::Double(self.duration_ms));
+        if let Some(id) = &self.request_id {
+            f("request_id", Scalar::Str(id));
+        }
+        if let Some(user) = &self.user_id {
+            f("user.id", Scalar::Str(user));
+        }
+        if let Some(id) = self.project_id {
+            f("project.id", Scalar::Int(id));
+        }
+        if let Some(id) = self.todo_id {
+            f("todo.id", Scalar::Int(id));
+        }
+    }
+}
