@@ -103,9 +103,15 @@ pub fn kv_len(key: &str, value: &Value) -> usize {
 
 /// Writes a repeated `KeyValue` field entry.
 pub fn put_kv(tag: u32, key: &str, value: &Value, buf: &mut Buf) {
-    put_len(tag, kv_len(key, value), buf);
+    // The value's length once: it is needed twice, and arrays walk their items.
+    let value_len = value_len(value);
+    put_len(
+        tag,
+        bytes_field(KV_KEY, key.as_bytes()) + len_field(KV_VALUE, value_len),
+        buf,
+    );
     put_bytes(KV_KEY, key.as_bytes(), buf);
-    put_len(KV_VALUE, value_len(value), buf);
+    put_len(KV_VALUE, value_len, buf);
     put_value(value, buf);
 }
 
@@ -174,9 +180,14 @@ pub fn log_kv_len(key: &str, value: &LogValue) -> usize {
 }
 
 pub fn put_log_kv(tag: u32, key: &str, value: &LogValue, buf: &mut Buf) {
-    put_len(tag, log_kv_len(key, value), buf);
+    let value_len = log_value_len(value);
+    put_len(
+        tag,
+        bytes_field(KV_KEY, key.as_bytes()) + len_field(KV_VALUE, value_len),
+        buf,
+    );
     put_bytes(KV_KEY, key.as_bytes(), buf);
-    put_len(KV_VALUE, log_value_len(value), buf);
+    put_len(KV_VALUE, value_len, buf);
     put_log_value(value, buf);
 }
 
