@@ -13,11 +13,10 @@ use std::time::Instant;
 use axum::extract::Request;
 use axum::http::HeaderName;
 use axum::response::Response;
-use opentelemetry::context::FutureExt;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{KeyValue, StringValue, Value};
+use pin_project_lite::pin_project;
 use tower::{Layer, Service};
-use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::access_log::{Access, CANCELLED};
@@ -90,7 +89,7 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    type Future = ObserveFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
@@ -99,9 +98,53 @@ where
     fn call(&mut self, request: Request) -> Self::Future {
         // The clone that was polled ready serves this request (tower's idiom).
         let clone = self.inner.clone();
-        let ready = std::mem::replace(&mut self.inner, clone);
+        let mut ready = std::mem::replace(&mut self.inner, clone);
         let in_flight = InFlight::start(&self.telemetry, &request);
-        Box::pin(in_flight.run(ready, request))
+        ObserveFuture {
+            inner: ready.call(request),
+            in_flight: Some(in_flight),
+        }
+    }
+}
+
+pin_project! {
+    /// The inner service's future with the request's telemetry around it: a named
+    /// type rather than a boxed `async` block, so no allocation and no copy of the
+    /// inner future per request. Dropped unfinished: `InFlight`'s `Drop` records it.
+    pub struct ObserveFuture<F> {
+        #[pin]
+        inner: F,
+        in_flight: Option<InFlight>,
+    }
+}
+
+impl<F> Future for ObserveFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, task: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Some(in_flight) = this.in_flight.as_ref() else {
+            // A caller bug (hyper and axum never do it), as in tower-http's futures.
+            panic!("ObserveFuture polled after completion");
+        };
+        // What `Instrumented` and `WithContext` did around each poll: the stdout
+        // span entered and the request's OTel context current, for the handler's
+        // logs, its ids and the database spans.
+        let polled = {
+            let _attached = in_flight.cx.as_ref().map(|cx| cx.clone().attach());
+            let _entered = in_flight.stdout.enter();
+            this.inner.poll(task)
+        };
+        let Poll::Ready(Ok(mut response)) = polled else {
+            return polled;
+        };
+        if let Some(in_flight) = this.in_flight.take() {
+            in_flight.finish(&mut response);
+        }
+        Poll::Ready(Ok(response))
     }
 }
 
@@ -156,38 +199,29 @@ impl InFlight {
         }
     }
 
-    async fn run<S>(self, mut inner: S, request: Request) -> Result<Response, Infallible>
-    where
-        S: Service<Request, Response = Response, Error = Infallible>,
-    {
-        let handled = inner.call(request).instrument(self.stdout.clone());
-        let Ok(mut response) = match &self.cx {
-            Some(cx) => handled.with_context(cx.clone()).await,
-            None => handled.await,
-        };
-        self.finish(&mut response);
-        Ok(response)
-    }
-
     /// Records the request's end once: one clock read for the duration metric and
     /// the access log alike. `status` None: dropped before a response.
     fn end(&mut self, status: Option<u16>, error_type: Option<StringValue>) {
         let elapsed = self.started.elapsed().as_secs_f64();
         let cx = self.cx.take();
         if let (Some(otel), Some(_)) = (self.telemetry.otel(), &cx) {
-            let mut labels = Vec::with_capacity(4);
-            labels.push(KeyValue::new(HTTP_REQUEST_METHOD, METHODS[self.method_i]));
-            labels.push(KeyValue::new(
-                HTTP_ROUTE,
-                Value::String(self.route.template.clone()),
-            ));
-            if let Some(status) = status {
-                labels.push(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+            // On the stack: at most four labels, the last two optional.
+            let method = KeyValue::new(HTTP_REQUEST_METHOD, METHODS[self.method_i]);
+            let route = KeyValue::new(HTTP_ROUTE, Value::String(self.route.template.clone()));
+            let status_kv =
+                status.map(|status| KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+            let error_kv = error_type
+                .as_ref()
+                .map(|kind| KeyValue::new(ERROR_TYPE, Value::String(kind.clone())));
+            let record = |labels: &[KeyValue]| {
+                otel.http.request_finished(self.method_i, elapsed, labels);
+            };
+            match (status_kv, error_kv) {
+                (Some(s), Some(e)) => record(&[method, route, s, e]),
+                (Some(s), None) => record(&[method, route, s]),
+                (None, Some(e)) => record(&[method, route, e]),
+                (None, None) => record(&[method, route]),
             }
-            if let Some(kind) = &error_type {
-                labels.push(KeyValue::new(ERROR_TYPE, Value::String(kind.clone())));
-            }
-            otel.http.request_finished(self.method_i, elapsed, &labels);
             if let Some((cx, facts)) = cx
                 .as_ref()
                 .and_then(|cx| Some((cx, cx.get::<RequestFacts>()?)))
