@@ -55,11 +55,20 @@ impl LogProcessor for RequestContextProcessor {
                 if let Some(user) = &facts.user_id {
                     record.add_attribute("user.id", AnyValue::String(user.clone().into()));
                 }
+                // An event that names the id itself ("project created") keeps its
+                // own: OTLP attribute keys must be unique.
+                let has = |record: &SdkLogRecord, key: &str| {
+                    record.attributes_iter().any(|(k, _)| k.as_str() == key)
+                };
                 if let Some(id) = facts.project_id() {
-                    record.add_attribute("project.id", id);
+                    if !has(record, "project.id") {
+                        record.add_attribute("project.id", id);
+                    }
                 }
                 if let Some(id) = facts.todo_id() {
-                    record.add_attribute("todo.id", id);
+                    if !has(record, "todo.id") {
+                        record.add_attribute("todo.id", id);
+                    }
                 }
             }
         });

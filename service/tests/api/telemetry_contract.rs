@@ -746,6 +746,9 @@ async fn shapes_on(path: &str) -> (Vec<String>, Vec<String>) {
     let keys = |attrs: &[KeyValue]| {
         let mut keys: Vec<&str> = attrs.iter().map(|kv| kv.key.as_str()).collect();
         keys.sort_unstable();
+        let all = keys.len();
+        keys.dedup();
+        assert_eq!(all, keys.len(), "attribute keys must be unique: {keys:?}");
         keys.join(",")
     };
     let mut span_shapes: Vec<String> = spans(&sink)
