@@ -83,9 +83,13 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
             }
         }
     };
+    let list = |items: Vec<String>| items.join("/");
     eprintln!(
-        "loadtest overhead: {} rounds x {:?} x {:?}, saturation {}+{} s with {} conns, {} req/s for {} s; server CPU {}, bench CPU {}, OTLP {}",
-        s.rounds, s.modes, s.endpoints, s.warmup_s, s.duration_s, s.connections, s.rate,
+        "loadtest overhead: {} rounds x {} x {}, saturation {}+{} s with {} conns, {} req/s for {} s; server CPU {}, bench CPU {}, OTLP {}",
+        s.rounds,
+        list(s.modes.iter().map(ToString::to_string).collect()),
+        list(s.endpoints.iter().map(ToString::to_string).collect()),
+        s.warmup_s, s.duration_s, s.connections, s.rate,
         s.open_duration_s, s.server_cpu, s.bench_cpu, s.protocol
     );
     if s.rounds % s.modes.len() != 0 {

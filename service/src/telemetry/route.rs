@@ -70,9 +70,12 @@ impl Route {
 }
 
 /// Interned routes: the router's templates never change, so each is
-/// allocated once instead of per request.
-fn routes() -> &'static RwLock<HashMap<Box<str>, Arc<Route>>> {
-    static ROUTES: OnceLock<RwLock<HashMap<Box<str>, Arc<Route>>>> = OnceLock::new();
+/// allocated once instead of per request. The keys are the router's own
+/// templates (never a raw path), so a fast non-keyed hash is safe here.
+type Routes = RwLock<HashMap<Box<str>, Arc<Route>, rustc_hash::FxBuildHasher>>;
+
+fn routes() -> &'static Routes {
+    static ROUTES: OnceLock<Routes> = OnceLock::new();
     ROUTES.get_or_init(Default::default)
 }
 
