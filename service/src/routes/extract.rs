@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::AppState;
 use crate::error::ApiError;
-use crate::telemetry::request_context::{parse_user_id, USER_ID_HEADER};
+use crate::telemetry::request_context::{parse_user_id, USER_ID, USER_ID_HEADER};
 
 /// A JSON body: 415 for another content type, 413 over the limit, 400 for
 /// malformed JSON. Parsed into a `Value` so the domain types can name each
@@ -57,7 +57,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        match parts.headers.get(USER_ID_HEADER) {
+        match parts.headers.get(&USER_ID) {
             None => Ok(Caller(None)),
             Some(raw) => match parse_user_id(raw.as_bytes()) {
                 Some(id) => Ok(Caller(Some(id.to_string()))),

@@ -24,7 +24,7 @@ use super::exemplars::SeriesKey;
 use super::metrics::*;
 use super::pii;
 use super::propagation::{extract_parent, traceparent};
-use super::request_context::{parse_user_id, RequestFacts, USER_ID_HEADER};
+use super::request_context::{parse_user_id, RequestFacts, USER_ID};
 use super::request_id::RequestId;
 use super::route::{method_index, route_of, Route, METHODS};
 use super::tracer::{SpanApi, SPAN_TARGET};
@@ -312,7 +312,7 @@ fn start_span(
     let method = METHODS[method_i];
     let user_id = request
         .headers()
-        .get(USER_ID_HEADER)
+        .get(&USER_ID)
         .and_then(|v| parse_user_id(v.as_bytes()))
         .map(|raw| pii::pseudonym(&raw));
     let parent = extract_parent(request.headers());

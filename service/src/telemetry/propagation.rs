@@ -2,13 +2,15 @@
 //! the request's own trace and span ids in a `traceparent` response header
 //! (the same trace id as in its span and log records).
 
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::SpanContext;
 use opentelemetry::Context;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 
 pub const TRACEPARENT: &str = "traceparent";
+/// For the per-request lookup: no parsing of the name.
+const TRACEPARENT_NAME: HeaderName = HeaderName::from_static(TRACEPARENT);
 
 struct Headers<'a>(&'a HeaderMap);
 
@@ -24,7 +26,7 @@ impl Extractor for Headers<'_> {
 
 /// The parent context from the request headers (empty when there is none).
 pub fn extract_parent(headers: &HeaderMap) -> Context {
-    if headers.contains_key(TRACEPARENT) {
+    if headers.contains_key(&TRACEPARENT_NAME) {
         TraceContextPropagator::new().extract(&Headers(headers))
     } else {
         Context::new()

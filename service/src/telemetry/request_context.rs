@@ -11,6 +11,9 @@ use opentelemetry::Context;
 use super::request_id::{header_token, RequestId};
 
 pub const USER_ID_HEADER: &str = "x-user-id";
+/// The same as a header name: a lookup by `HeaderName` skips parsing the string
+/// on every request.
+pub const USER_ID: axum::http::HeaderName = axum::http::HeaderName::from_static(USER_ID_HEADER);
 
 #[derive(Debug)]
 pub struct RequestFacts {
