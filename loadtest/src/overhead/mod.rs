@@ -83,7 +83,7 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
             }
         }
     };
-    let list = |items: Vec<String>| items.join("/");
+    let list = |items: Vec<String>| format!("[{}]", items.join(", "));
     eprintln!(
         "loadtest overhead: {} rounds x {} x {}, saturation {}+{} s with {} conns, {} req/s for {} s; server CPU {}, bench CPU {}, OTLP {}",
         s.rounds,
