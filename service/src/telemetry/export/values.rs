@@ -29,9 +29,9 @@ fn scalar_len(tag: u32, body: usize) -> usize {
 pub fn value_len(value: &Value) -> usize {
     match value {
         Value::Bool(_) => scalar_len(BOOL, 1),
-        Value::I64(i) => scalar_len(INT, prost::encoding::encoded_len_varint(*i as u64)),
-        Value::F64(_) => scalar_len(DOUBLE, 8),
-        Value::String(s) => len_field(STRING, s.as_str().len()),
+        Value::I64(i) => scalar_value_len(Scalar::Int(*i)),
+        Value::F64(f) => scalar_value_len(Scalar::Double(*f)),
+        Value::String(s) => scalar_value_len(Scalar::Str(s.as_str())),
         Value::Array(array) => len_field(ARRAY, array_len(array)),
         _ => 0,
     }
@@ -65,15 +65,9 @@ pub fn put_value(value: &Value, buf: &mut Buf) {
             encode_key(BOOL, prost::encoding::WireType::Varint, buf);
             buf.push(u8::from(*b));
         }
-        Value::I64(i) => {
-            encode_key(INT, prost::encoding::WireType::Varint, buf);
-            encode_varint(*i as u64, buf);
-        }
-        Value::F64(f) => {
-            encode_key(DOUBLE, prost::encoding::WireType::SixtyFourBit, buf);
-            buf.extend_from_slice(&f.to_le_bytes());
-        }
-        Value::String(s) => put_bytes_always(STRING, s.as_str().as_bytes(), buf),
+        Value::I64(i) => put_scalar_value(Scalar::Int(*i), buf),
+        Value::F64(f) => put_scalar_value(Scalar::Double(*f), buf),
+        Value::String(s) => put_scalar_value(Scalar::Str(s.as_str()), buf),
         Value::Array(array) => {
             put_len(ARRAY, array_len(array), buf);
             match array {
@@ -102,9 +96,10 @@ pub fn kv_len(key: &str, value: &Value) -> usize {
 }
 
 /// Writes a repeated `KeyValue` field entry.
-pub fn put_kv(tag: u32, key: &str, value: &Value, buf: &mut Buf) {
-    // The value's length once: it is needed twice, and arrays walk their items.
-    let value_len = value_len(value);
+/// A `KeyValue` field up to its value's body: tag and length, the key, the value's
+/// tag and length. The value's length is computed once by the caller: it is needed
+/// twice, and arrays walk their items.
+fn put_kv_head(tag: u32, key: &str, value_len: usize, buf: &mut Buf) {
     put_len(
         tag,
         bytes_field(KV_KEY, key.as_bytes()) + len_field(KV_VALUE, value_len),
@@ -112,6 +107,10 @@ pub fn put_kv(tag: u32, key: &str, value: &Value, buf: &mut Buf) {
     );
     put_bytes(KV_KEY, key.as_bytes(), buf);
     put_len(KV_VALUE, value_len, buf);
+}
+
+pub fn put_kv(tag: u32, key: &str, value: &Value, buf: &mut Buf) {
+    put_kv_head(tag, key, value_len(value), buf);
     put_value(value, buf);
 }
 
@@ -180,14 +179,7 @@ pub fn log_kv_len(key: &str, value: &LogValue) -> usize {
 }
 
 pub fn put_log_kv(tag: u32, key: &str, value: &LogValue, buf: &mut Buf) {
-    let value_len = log_value_len(value);
-    put_len(
-        tag,
-        bytes_field(KV_KEY, key.as_bytes()) + len_field(KV_VALUE, value_len),
-        buf,
-    );
-    put_bytes(KV_KEY, key.as_bytes(), buf);
-    put_len(KV_VALUE, value_len, buf);
+    put_kv_head(tag, key, log_value_len(value), buf);
     put_log_value(value, buf);
 }
 
@@ -216,14 +208,11 @@ pub fn scalar_kv_len(key: &str, value: Scalar<'_>) -> usize {
 /// Writes one `KeyValue` field under `tag`; the same bytes as `put_kv` with the
 /// equivalent `Value`.
 pub fn put_scalar_kv(tag: u32, key: &str, value: Scalar<'_>, buf: &mut Buf) {
-    let value_len = scalar_value_len(value);
-    put_len(
-        tag,
-        bytes_field(KV_KEY, key.as_bytes()) + len_field(KV_VALUE, value_len),
-        buf,
-    );
-    put_bytes(KV_KEY, key.as_bytes(), buf);
-    put_len(KV_VALUE, value_len, buf);
+    put_kv_head(tag, key, scalar_value_len(value), buf);
+    put_scalar_value(value, buf);
+}
+
+fn put_scalar_value(value: Scalar<'_>, buf: &mut Buf) {
     match value {
         Scalar::Str(s) => put_bytes_always(STRING, s.as_bytes(), buf),
         Scalar::Int(i) => {
