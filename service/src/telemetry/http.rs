@@ -13,7 +13,7 @@ use std::time::Instant;
 use axum::extract::Request;
 use axum::http::HeaderName;
 use axum::response::Response;
-use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry::{KeyValue, StringValue, Value};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
@@ -27,6 +27,7 @@ use super::propagation::{extract_parent, traceparent};
 use super::request_context::{parse_user_id, RequestFacts, USER_ID};
 use super::request_id::RequestId;
 use super::route::{method_index, route_of, Route, METHODS};
+use super::server_span::OwnSpan;
 use super::tracer::{SpanApi, SPAN_TARGET};
 use super::TelemetryHandle;
 use crate::error::ErrorType;
@@ -160,8 +161,8 @@ struct InFlight {
     path: Arc<str>,
     /// The request's OTel context (span, request facts); None with telemetry off.
     cx: Option<opentelemetry::Context>,
-    /// The stock path's server span as `tracing` sees it; dropping it ends the span.
-    bridged: Option<tracing::Span>,
+    /// How the server span ends (see [`ServerSpan`]).
+    span: ServerSpan,
     stdout: tracing::Span,
     done: bool,
 }
@@ -178,12 +179,12 @@ impl InFlight {
             .get::<RequestId>()
             .cloned()
             .unwrap_or_else(RequestId::generate);
-        let (cx, bridged) = match telemetry.otel() {
+        let (cx, span) = match telemetry.otel() {
             Some(otel) => {
-                let (cx, bridged) = start_span(otel, request, method_i, &route, &path, &request_id);
-                (Some(cx), bridged)
+                let (cx, span) = start_span(otel, request, method_i, &route, &path, &request_id);
+                (Some(cx), span)
             }
-            None => (None, None),
+            None => (None, ServerSpan::Unsampled),
         };
         let stdout = stdout_span(telemetry, &request_id, cx.as_ref());
         InFlight {
@@ -193,7 +194,7 @@ impl InFlight {
             route,
             path,
             cx,
-            bridged,
+            span,
             stdout,
             done: false,
         }
@@ -260,11 +261,16 @@ impl InFlight {
                         self.stdout.in_scope(|| access.event());
                     }
                 }
-                let span = cx.span();
-                if let Some(status) = status {
-                    span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
-                }
-                end_span(&cx, error_type, self.bridged.take());
+                let span = std::mem::replace(&mut self.span, ServerSpan::Unsampled);
+                let elapsed = self.started.elapsed();
+                end_span(
+                    otel_of(&self.telemetry),
+                    &cx,
+                    span,
+                    status,
+                    error_type,
+                    elapsed,
+                );
             }
             // Telemetry off: the access log still goes to stdout when enabled.
             None => self.stdout.in_scope(|| access.event()),
@@ -299,8 +305,22 @@ impl Drop for InFlight {
     }
 }
 
-/// Starts the server span and the request's context, and counts it active. On the
-/// stock path the span is a `tracing` span too, returned to be dropped at the end.
+/// A request's server span, by export path.
+enum ServerSpan {
+    /// Lean path: our own record, queued as the SDK's `SpanData` when it ends.
+    Own(OwnSpan),
+    /// Stock path: the `tracing` span; dropping it makes tracing-opentelemetry end
+    /// the OTel span (in the request's context) it stands for.
+    Bridged(tracing::Span),
+    /// Not sampled (or telemetry off): the context still has ids; nothing to export.
+    Unsampled,
+}
+
+fn otel_of(telemetry: &TelemetryHandle) -> Option<&super::Otel> {
+    telemetry.otel()
+}
+
+/// Starts the server span and the request's context, and counts it active.
 fn start_span(
     otel: &super::Otel,
     request: &Request,
@@ -308,7 +328,7 @@ fn start_span(
     route: &Route,
     path: &Arc<str>,
     request_id: &RequestId,
-) -> (opentelemetry::Context, Option<tracing::Span>) {
+) -> (opentelemetry::Context, ServerSpan) {
     let method = METHODS[method_i];
     let user_id = request
         .headers()
@@ -317,7 +337,7 @@ fn start_span(
         .map(|raw| pii::pseudonym(&raw));
     let parent = extract_parent(request.headers());
     let name = route.span_name(method_i);
-    let mut attributes = Vec::with_capacity(10);
+    let mut attributes = Vec::with_capacity(12);
     attributes.push(KeyValue::new(HTTP_REQUEST_METHOD, method));
     if method == "_OTHER" {
         attributes.push(KeyValue::new(
@@ -341,17 +361,8 @@ fn start_span(
     // Counted active before anything can return: `InFlight` always counts it finished.
     otel.http.request_started(method_i);
     let facts = RequestFacts::new(request_id.clone(), user_id);
-    match super::tracer::get() {
-        None => (parent.with_value(facts), None),
-        Some(SpanApi::Sdk(tracer)) => {
-            let span = tracer
-                .span_builder(name)
-                .with_kind(SpanKind::Server)
-                .with_attributes(attributes)
-                .start_with_context(tracer, &parent);
-            (parent.with_span(span).with_value(facts), None)
-        }
-        Some(SpanApi::Tracing) => {
+    match (super::tracer::get(), &otel.server_spans) {
+        (Some(SpanApi::Tracing), _) => {
             let span = tracing::info_span!(
                 target: SPAN_TARGET,
                 "request",
@@ -364,33 +375,58 @@ fn start_span(
             }
             // Starts the OTel span; its context carries the request's facts like the lean one.
             let cx = span.context().with_value(facts);
-            (cx, Some(span))
+            (cx, ServerSpan::Bridged(span))
         }
+        (_, Some(spans)) => {
+            let (cx, own) = spans.start(&parent, name, attributes);
+            let span = own.map_or(ServerSpan::Unsampled, ServerSpan::Own);
+            (cx.with_value(facts), span)
+        }
+        (_, None) => (parent.with_value(facts), ServerSpan::Unsampled),
     }
 }
 
-/// The span's last attributes (ids the handlers learnt, the error) and its end: by
-/// the SDK, or on the stock path by tracing-opentelemetry when `bridged` is dropped.
+/// The span's last attributes (the status code, the ids the handlers learnt, the
+/// error), in this order on both paths, and its end.
 fn end_span(
+    otel: Option<&super::Otel>,
     cx: &opentelemetry::Context,
+    span: ServerSpan,
+    status: Option<u16>,
     error_type: Option<StringValue>,
-    bridged: Option<tracing::Span>,
+    elapsed: std::time::Duration,
 ) {
-    let span = cx.span();
-    if let Some(facts) = cx.get::<RequestFacts>() {
-        if let Some(id) = facts.project_id() {
-            span.set_attribute(KeyValue::new("project.id", id));
+    let facts = cx.get::<RequestFacts>();
+    let error = error_type.is_some();
+    let last = [
+        status.map(|status| KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status))),
+        facts
+            .and_then(RequestFacts::project_id)
+            .map(|id| KeyValue::new("project.id", id)),
+        facts
+            .and_then(RequestFacts::todo_id)
+            .map(|id| KeyValue::new("todo.id", id)),
+        error_type.map(|kind| KeyValue::new(ERROR_TYPE, Value::String(kind))),
+    ];
+    match span {
+        ServerSpan::Own(mut own) => {
+            for attribute in last.into_iter().flatten() {
+                own.set_attribute(attribute);
+            }
+            if let Some(spans) = otel.and_then(|otel| otel.server_spans.as_ref()) {
+                spans.end(own, elapsed, error);
+            }
         }
-        if let Some(id) = facts.todo_id() {
-            span.set_attribute(KeyValue::new("todo.id", id));
+        ServerSpan::Bridged(bridged) => {
+            let span = cx.span();
+            for attribute in last.into_iter().flatten() {
+                span.set_attribute(attribute);
+            }
+            if error {
+                span.set_status(Status::error(""));
+            }
+            drop(bridged);
         }
-    }
-    if let Some(kind) = error_type {
-        span.set_attribute(KeyValue::new(ERROR_TYPE, Value::String(kind)));
-        span.set_status(Status::error(""));
-    }
-    match bridged {
-        Some(bridged) => drop(bridged),
-        None => span.end(),
+        ServerSpan::Unsampled => {}
     }
 }

@@ -26,6 +26,8 @@ pub mod request_context;
 pub mod request_id;
 pub mod resource;
 pub mod route;
+pub mod sampling;
+pub mod server_span;
 pub mod stock;
 pub mod tracer;
 
@@ -54,6 +56,8 @@ pub struct Otel {
     /// The lean path's access records go straight to the export queue; None on
     /// the stock path, where they are `tracing` events through the bridge.
     pub access: Option<export::AccessSink>,
+    /// The lean path's server spans (`server_span`); None on the stock path.
+    pub server_spans: Option<server_span::ServerSpans>,
 }
 
 struct Inner {
@@ -170,7 +174,11 @@ impl Telemetry {
 
         let resource = resource::build();
         let exemplars = Arc::new(ExemplarStore::default());
-        let mut tracer_builder = SdkTracerProvider::builder().with_resource(resource.clone());
+        // One sampler for the SDK's spans and the lean path's own server spans.
+        let sampler = sampling::from_env();
+        let mut tracer_builder = SdkTracerProvider::builder()
+            .with_resource(resource.clone())
+            .with_sampler(sampler.clone());
         let mut logger_builder = SdkLoggerProvider::builder()
             .with_resource(resource.clone())
             .with_log_processor(logs::RequestContextProcessor);
@@ -249,6 +257,9 @@ impl Telemetry {
                 otel: Some(Otel {
                     http,
                     access: pipeline.as_ref().map(|p| p.access_sink()),
+                    server_spans: pipeline
+                        .as_ref()
+                        .map(|p| server_span::ServerSpans::new(sampler, SCOPE_NAME, p.span_sink())),
                 }),
                 stdout_spans: log_stdout,
                 health,

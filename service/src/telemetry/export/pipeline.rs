@@ -14,7 +14,7 @@ use parking_lot::Mutex;
 
 use super::logs::{LogEncoder, LogItem};
 use super::metrics::QueueMetricExporter;
-use super::processors::{AccessSink, QueueLogProcessor, QueueSpanProcessor};
+use super::processors::{AccessSink, QueueLogProcessor, QueueSpanProcessor, SpanSink};
 use super::queue::RecordQueue;
 use super::resource::EncodedResource;
 use super::shared::{Shared, MAX_METRIC_PAYLOADS};
@@ -178,6 +178,10 @@ impl Pipeline {
 
     pub fn log_processor(&self) -> QueueLogProcessor {
         QueueLogProcessor::new(Arc::clone(&self.shared))
+    }
+
+    pub fn span_sink(&self) -> SpanSink {
+        SpanSink::new(Arc::clone(&self.shared))
     }
 
     pub fn access_sink(&self) -> AccessSink {

@@ -104,3 +104,28 @@ impl AccessSink {
             .push(LogItem::Access(record), &self.shared.health.logs);
     }
 }
+
+/// The lean path's server spans into the span queue, past the SDK's tracer
+/// (`telemetry::server_span`).
+#[derive(Debug, Clone)]
+pub struct SpanSink {
+    shared: Arc<Shared>,
+}
+
+impl SpanSink {
+    pub(super) fn new(shared: Arc<Shared>) -> Self {
+        SpanSink { shared }
+    }
+
+    /// A sink whose queue no thread drains, for unit tests.
+    #[cfg(test)]
+    pub fn detached() -> Self {
+        let config = crate::telemetry::config::OtelConfig::from_lookup(|_| None)
+            .expect("the default configuration");
+        SpanSink::new(Arc::new(Shared::new(&config, Arc::default())))
+    }
+
+    pub fn push(&self, span: SpanData) {
+        self.shared.spans.push(span, &self.shared.health.traces);
+    }
+}
