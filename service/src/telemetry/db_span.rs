@@ -40,22 +40,25 @@ pub enum DbSpan {
 
 impl DbSpan {
     pub fn start(system: &'static str, op: DbOp) -> DbSpan {
+        // Telemetry off: no attributes built, no context cloned.
+        let Some(api) = tracer::get() else {
+            return DbSpan::Off;
+        };
         let attributes = [
             KeyValue::new("db.system.name", system),
             KeyValue::new("db.operation.name", op.operation),
             KeyValue::new("db.collection.name", op.collection),
         ];
         let cx = Context::current();
-        match tracer::get() {
-            None => DbSpan::Off,
-            Some(SpanApi::Sdk(tracer)) => DbSpan::Sdk(
+        match api {
+            SpanApi::Sdk(tracer) => DbSpan::Sdk(
                 tracer
                     .span_builder(op.span_name)
                     .with_kind(SpanKind::Client)
                     .with_attributes(attributes)
                     .start_with_context(tracer, &cx),
             ),
-            Some(SpanApi::Tracing) => {
+            SpanApi::Tracing => {
                 let span = tracing::info_span!(
                     target: tracer::SPAN_TARGET,
                     "db",

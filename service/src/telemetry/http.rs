@@ -203,7 +203,8 @@ impl InFlight {
     /// Records the request's end once: one clock read for the duration metric and
     /// the access log alike. `status` None: dropped before a response.
     fn end(&mut self, status: Option<u16>, error_type: Option<StringValue>) {
-        let elapsed = self.started.elapsed().as_secs_f64();
+        let duration = self.started.elapsed();
+        let elapsed = duration.as_secs_f64();
         let cx = self.cx.take();
         if let (Some(otel), Some(_)) = (self.telemetry.otel(), &cx) {
             // On the stack: at most four labels, the last two optional.
@@ -262,14 +263,13 @@ impl InFlight {
                     }
                 }
                 let span = std::mem::replace(&mut self.span, ServerSpan::Unsampled);
-                let elapsed = self.started.elapsed();
                 end_span(
-                    otel_of(&self.telemetry),
+                    self.telemetry.otel(),
                     &cx,
                     span,
                     status,
                     error_type,
-                    elapsed,
+                    duration,
                 );
             }
             // Telemetry off: the access log still goes to stdout when enabled.
@@ -314,10 +314,6 @@ enum ServerSpan {
     Bridged(tracing::Span),
     /// Not sampled (or telemetry off): the context still has ids; nothing to export.
     Unsampled,
-}
-
-fn otel_of(telemetry: &TelemetryHandle) -> Option<&super::Otel> {
-    telemetry.otel()
 }
 
 /// Starts the server span and the request's context, and counts it active.
