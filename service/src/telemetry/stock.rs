@@ -39,11 +39,6 @@ pub struct StockExporters {
 
 impl StockExporters {
     pub fn build(config: &ExporterConfig, health: &Arc<TelemetryHealth>) -> anyhow::Result<Self> {
-        let count = |signal| Counted {
-            inner: (),
-            stats: Arc::clone(health),
-            signal,
-        };
         let (spans, logs, metrics, runtime) = match config.protocol {
             Protocol::Grpc => {
                 let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -98,9 +93,9 @@ impl StockExporters {
             }
         };
         Ok(StockExporters {
-            spans: count(Signal::Traces).wrap(spans),
-            logs: count(Signal::Logs).wrap(logs),
-            metrics: count(Signal::Metrics).wrap(metrics),
+            spans: Counted::new(spans, health, Signal::Traces),
+            logs: Counted::new(logs, health, Signal::Logs),
+            metrics: Counted::new(metrics, health, Signal::Metrics),
             runtime,
         })
     }
@@ -124,23 +119,17 @@ pub struct Counted<E> {
     signal: Signal,
 }
 
-impl Counted<()> {
-    fn wrap<E>(self, inner: E) -> Counted<E> {
+impl<E> Counted<E> {
+    fn new(inner: E, health: &Arc<TelemetryHealth>, signal: Signal) -> Self {
         Counted {
             inner,
-            stats: self.stats,
-            signal: self.signal,
+            stats: Arc::clone(health),
+            signal,
         }
     }
-}
 
-impl<E> Counted<E> {
     fn stats(&self) -> &SignalStats {
-        match self.signal {
-            Signal::Traces => &self.stats.traces,
-            Signal::Logs => &self.stats.logs,
-            Signal::Metrics => &self.stats.metrics,
-        }
+        self.stats.get(self.signal)
     }
 
     fn record(&self, records: u64, result: OTelSdkResult) -> OTelSdkResult {
