@@ -79,6 +79,26 @@ pub struct Settings {
     #[arg(long, env = "ALERTINGSCOUT_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
     pub max_header_bytes: usize,
 
+    /// Seconds a client may take to send a request's headers (a request line
+    /// and headers dribbled slowly hold a connection otherwise); past it the
+    /// connection is closed without a response (hyper sends no 408 there).
+    /// Also how long an idle keep-alive connection stays open. 0: no limit.
+    #[arg(
+        long,
+        env = "ALERTINGSCOUT_HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = 10
+    )]
+    pub header_read_timeout_seconds: u64,
+
+    /// Seconds a client may take to send a JSON request body (larger: 408 with
+    /// a JSON body, and the connection is closed).
+    #[arg(
+        long,
+        env = "ALERTINGSCOUT_BODY_READ_TIMEOUT_SECONDS",
+        default_value_t = 10
+    )]
+    pub body_read_timeout_seconds: u64,
+
     /// Key of the caller-id pseudonyms in telemetry (HMAC-SHA256; at least 16
     /// characters); unset: a random key per process, so pseudonyms change at restart.
     #[arg(long, env = "ALERTINGSCOUT_PII_KEY", hide_env_values = true)]
@@ -114,6 +134,8 @@ impl Settings {
             prometheus_metrics: false,
             max_body_bytes: 64 * 1024,
             max_header_bytes: 16 * 1024,
+            header_read_timeout_seconds: 10,
+            body_read_timeout_seconds: 10,
             shutdown_grace_seconds: 5,
         }
     }
@@ -147,5 +169,12 @@ mod tests {
         assert!(!cli.settings.log_stdout);
         assert!(cli.settings.prometheus_metrics);
         assert!(Cli::try_parse_from(["alertingscout", "--log-stdout", "sometimes"]).is_err());
+    }
+
+    #[test]
+    fn read_timeouts_default_to_ten_seconds() {
+        let cli = Cli::try_parse_from(["alertingscout"]).unwrap();
+        assert_eq!(cli.settings.header_read_timeout_seconds, 10);
+        assert_eq!(cli.settings.body_read_timeout_seconds, 10);
     }
 }

@@ -28,6 +28,10 @@ pub enum ApiError {
     NotFound { resource: &'static str, id: String },
     #[error("no route for {method} {path}")]
     NoRoute { method: String, path: String },
+    #[error("method {method} is not allowed on {path}")]
+    MethodNotAllowed { method: String, path: String },
+    #[error("request body not received within {seconds} s")]
+    BodyTimeout { seconds: u64 },
     #[error("invalid {field} in path: {value:?} is not a positive integer")]
     InvalidPathId { field: &'static str, value: String },
     #[error("missing or wrong admin token")]
@@ -76,6 +80,8 @@ impl ApiError {
             ApiError::NotFound { .. } | ApiError::NoRoute { .. } | ApiError::AdminDisabled => {
                 StatusCode::NOT_FOUND
             }
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::InjectedFault | ApiError::Internal(_) | ApiError::Panicked(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -94,6 +100,8 @@ impl ApiError {
             ApiError::HeadersTooLarge { .. } => "headers_too_large",
             ApiError::NotFound { .. } => "not_found",
             ApiError::NoRoute { .. } => "no_route",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::BodyTimeout { .. } => "request_timeout",
             ApiError::InvalidPathId { .. } => "invalid_path_parameter",
             ApiError::Unauthorized => "unauthorized",
             ApiError::AdminDisabled => "not_found",
@@ -108,9 +116,10 @@ impl ApiError {
             ApiError::InvalidField { field, .. } => Some(field),
             ApiError::NotFound { .. } => Some("id"),
             ApiError::InvalidPathId { field, .. } => Some(field),
-            ApiError::PayloadTooLarge { .. } | ApiError::InvalidJson(_) | ApiError::NotAnObject => {
-                Some("body")
-            }
+            ApiError::PayloadTooLarge { .. }
+            | ApiError::InvalidJson(_)
+            | ApiError::NotAnObject
+            | ApiError::BodyTimeout { .. } => Some("body"),
             ApiError::UnsupportedMediaType => Some("content-type"),
             ApiError::HeadersTooLarge { .. } => Some("headers"),
             ApiError::Unauthorized => Some("authorization"),
@@ -148,6 +157,14 @@ impl IntoResponse for ApiError {
             body["field"] = json!(field);
         }
         let mut response = (status, Json(json!({ "error": body }))).into_response();
+        if status == StatusCode::REQUEST_TIMEOUT {
+            // The rest of the body may still be on its way: the connection
+            // cannot carry another request.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
         if status.is_server_error() {
             response.extensions_mut().insert(ErrorType(kind));
         }
@@ -186,6 +203,15 @@ mod tests {
                 },
                 400,
                 Some("project_id"),
+            ),
+            (ApiError::BodyTimeout { seconds: 1 }, 408, Some("body")),
+            (
+                ApiError::MethodNotAllowed {
+                    method: "PUT".into(),
+                    path: "/projects".into(),
+                },
+                405,
+                None,
             ),
         ];
         for (err, status, field) in cases {

@@ -1,5 +1,9 @@
 //! Builds the application: the routes and the layers around them, composed
-//! here in one place. Order, outermost first:
+//! here in one place, and serves it. Order, outermost first:
+//! 0. connection   – hyper: a request's line and headers must arrive within
+//!    the header read timeout (else the connection is closed, no response),
+//!    at most 100 headers and about 400 KiB of head (else hyper's own 431
+//!    without a body); none of this reaches the layers below;
 //! 1. request id   – assigned before anything else so every later layer and
 //!    log sees it (the trace layer must run after it);
 //! 2. telemetry    – server span, HTTP metrics, access log, traceparent echo;
@@ -8,9 +12,13 @@
 //!    (inside telemetry, so it is traced and counted like any 5xx), never a
 //!    dropped connection;
 //! 4. header limit – 431 with a JSON body, still traced and counted;
-//! 5. body limit   – enforced by the JSON extractor (413);
+//! 5. body limit   – enforced by the JSON extractor (413), which also gives
+//!    the body its read timeout (408);
 //! 6. faults       – drill faults, on the API routes only, innermost so
 //!    they look like handler behaviour to everything above.
+//!
+//! Unknown paths and wrong methods get JSON 404 and 405 bodies from the
+//! router's two fallbacks.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,8 +29,11 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{from_fn, from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder as ConnectionBuilder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -45,6 +56,14 @@ async fn header_limit(State(limit): State<usize>, request: Request, next: Next) 
         return ApiError::HeadersTooLarge { limit }.into_response();
     }
     next.run(request).await
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::MethodNotAllowed {
+        // Extension methods are client text: bounded like the path.
+        method: method.as_str().chars().take(32).collect(),
+        path: uri.path().chars().take(200).collect(),
+    }
 }
 
 async fn fallback(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
@@ -90,6 +109,7 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
     }
     api.merge(operations)
         .fallback(fallback)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(from_fn_with_state(settings.max_header_bytes, header_limit))
         .layer(CatchPanicLayer::custom(ApiError::from_panic))
@@ -107,6 +127,11 @@ pub fn app(settings: &Settings, telemetry: TelemetryHandle) -> anyhow::Result<Ro
         faults: Arc::new(Faults::default()),
         admin_token: settings.admin_token.as_deref().map(Arc::from),
         max_body_bytes: settings.max_body_bytes,
+        // 0: no limit (tokio takes a deadline past its range as "never").
+        body_read_timeout: match settings.body_read_timeout_seconds {
+            0 => Duration::MAX,
+            seconds => Duration::from_secs(seconds),
+        },
     };
     Ok(router(state, settings))
 }
@@ -115,6 +140,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     grace: Duration,
+    header_read_timeout: Option<Duration>,
 }
 
 impl Application {
@@ -125,6 +151,10 @@ impl Application {
             listener,
             router,
             grace: Duration::from_secs(settings.shutdown_grace_seconds),
+            header_read_timeout: match settings.header_read_timeout_seconds {
+                0 => None,
+                seconds => Some(Duration::from_secs(seconds)),
+            },
         })
     }
 
@@ -134,32 +164,77 @@ impl Application {
 
     /// Serves until `shutdown` completes, then stops accepting and lets
     /// in-flight requests finish (at most the grace period).
+    ///
+    /// hyper-util's connection builder instead of `axum::serve`: axum 0.8
+    /// exposes none of hyper's settings, and without a timer hyper has no
+    /// header read timeout, so a client dribbling its headers (slowloris)
+    /// would hold a connection and a task for ever.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
-        let listener = self.listener.tap_io(|tcp| {
+        let mut builder = ConnectionBuilder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout);
+        // As axum::serve does: HTTP/2 extended CONNECT (websockets).
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .enable_connect_protocol();
+        let graceful = GracefulShutdown::new();
+        let service = TowerToHyperService::new(self.router);
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let tcp = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok((tcp, _)) => tcp,
+                    Err(error) => {
+                        accept_failed(error).await;
+                        continue;
+                    }
+                },
+                _ = &mut shutdown => break,
+            };
             // Small JSON responses: do not wait for Nagle.
             let _ = tcp.set_nodelay(true);
-        });
-        let server = axum::serve(listener, self.router).with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: no new connections, finishing in-flight requests");
-            let _ = stopping_tx.send(true);
-        });
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(tcp), service.clone())
+                .into_owned();
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                // A client that goes away or times out ends its connection
+                // with an error: nothing to do about it here.
+                let _ = connection.await;
+            });
+        }
+        drop(self.listener);
+        tracing::info!("shutting down: no new connections, finishing in-flight requests");
         let grace = self.grace;
         tokio::select! {
-            result = server => result,
-            _ = async move {
-                let _ = stopping_rx.wait_for(|stopping| *stopping).await;
-                tokio::time::sleep(grace).await;
-            } => {
+            _ = graceful.shutdown() => Ok(()),
+            _ = tokio::time::sleep(grace) => {
                 tracing::warn!(grace_seconds = grace.as_secs(), "grace period over, dropping in-flight requests");
                 Ok(())
             }
         }
     }
+}
+
+/// After a failed accept: errors of one connection (reset before accept) are
+/// skipped, others (out of file descriptors) wait a second so the loop does
+/// not spin, as axum::serve does.
+async fn accept_failed(error: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %error, "accept failed, retrying in 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -1,19 +1,21 @@
 //! Extractors that turn bad input into named 4xx errors.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde_json::Value;
 
 use super::AppState;
+use crate::domain::Id;
 use crate::error::ApiError;
 use crate::telemetry::request_context::{parse_user_id, USER_ID, USER_ID_HEADER};
 
-/// A JSON body: 415 for another content type, 413 over the limit, 400 for
-/// malformed JSON. Parsed into a `Value` so the domain types can name each
-/// bad field.
+/// A JSON body: 415 for another content type, 413 over the limit, 408 when it
+/// does not arrive within the body read timeout (a client dribbling it holds
+/// a connection and a task otherwise), 400 for malformed JSON. Parsed into a
+/// `Value` so the domain types can name each bad field.
 pub struct JsonBody(pub Value);
 
 fn is_json(content_type: &str) -> bool {
@@ -34,18 +36,57 @@ impl FromRequest<AppState> for JsonBody {
         if !is_json(content_type) {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge {
-                    limit: state.max_body_bytes,
+        let read = tokio::time::timeout(state.body_read_timeout, Bytes::from_request(req, state));
+        let bytes = read
+            .await
+            .map_err(|_| ApiError::BodyTimeout {
+                seconds: state.body_read_timeout.as_secs(),
+            })?
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge {
+                        limit: state.max_body_bytes,
+                    }
+                } else {
+                    ApiError::InvalidJson(rejection.body_text())
                 }
-            } else {
-                ApiError::InvalidJson(rejection.body_text())
-            }
-        })?;
+            })?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::InvalidJson(e.to_string()))
+    }
+}
+
+/// The id in the path (each route has at most one: `{id}` or `{project_id}`):
+/// 400 naming the parameter for anything but a positive integer, a segment
+/// that is not UTF-8 once percent-decoded included (axum's own `Path`
+/// rejection would be a plain-text 400).
+pub struct PathId(pub Id);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let field = match parts.extensions.get::<MatchedPath>() {
+            Some(path) if path.as_str().contains("{project_id}") => "project_id",
+            _ => "id",
+        };
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(raw)) => Id::parse(field, &raw).map(PathId),
+            // Both routes keep their id in the second segment; shown as sent.
+            Err(_) => Err(ApiError::InvalidPathId {
+                field,
+                value: parts
+                    .uri
+                    .path()
+                    .split('/')
+                    .nth(2)
+                    .unwrap_or_default()
+                    .chars()
+                    .take(64)
+                    .collect(),
+            }),
+        }
     }
 }
 

@@ -7,6 +7,7 @@ pub mod projects;
 pub mod todos;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::faults::Faults;
 use crate::store::Database;
@@ -20,4 +21,6 @@ pub struct AppState {
     pub faults: Arc<Faults>,
     pub admin_token: Option<Arc<str>>,
     pub max_body_bytes: usize,
+    /// How long a JSON body may take to arrive (408 after).
+    pub body_read_timeout: Duration,
 }

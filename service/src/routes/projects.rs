@@ -1,8 +1,8 @@
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
-use super::extract::{Caller, JsonBody};
+use super::extract::{Caller, JsonBody, PathId};
 use super::AppState;
 use crate::domain::{Id, NewProject, Project};
 use crate::error::ApiError;
@@ -42,9 +42,8 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<Project>>, A
 
 pub async fn get(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<Project>, ApiError> {
-    let id = Id::parse("id", &id)?;
     record_project(id.0);
     let found = state
         .db
@@ -57,9 +56,8 @@ pub async fn get(
 
 pub async fn delete(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    let id = Id::parse("id", &id)?;
     record_project(id.0);
     let deleted = state
         .db

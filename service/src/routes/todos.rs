@@ -1,8 +1,8 @@
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
-use super::extract::{Caller, JsonBody};
+use super::extract::{Caller, JsonBody, PathId};
 use super::projects::not_found as project_not_found;
 use super::AppState;
 use crate::domain::{Id, NewTodo, Todo, TodoPatch};
@@ -18,11 +18,10 @@ fn not_found(id: Id) -> ApiError {
 
 pub async fn create(
     State(state): State<AppState>,
-    Path(project_id): Path<String>,
+    PathId(project): PathId,
     Caller(user): Caller,
     JsonBody(body): JsonBody,
 ) -> Result<(StatusCode, Json<Todo>), ApiError> {
-    let project = Id::parse("project_id", &project_id)?;
     record_project(project.0);
     let todo = NewTodo::parse(body)?;
     let created = state
@@ -39,9 +38,8 @@ pub async fn create(
 
 pub async fn list(
     State(state): State<AppState>,
-    Path(project_id): Path<String>,
+    PathId(project): PathId,
 ) -> Result<Json<Vec<Todo>>, ApiError> {
-    let project = Id::parse("project_id", &project_id)?;
     record_project(project.0);
     state
         .db
@@ -55,9 +53,8 @@ pub async fn list(
 
 pub async fn get(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Json<Todo>, ApiError> {
-    let id = Id::parse("id", &id)?;
     record_todo(id.0);
     let todo = state
         .db
@@ -70,10 +67,9 @@ pub async fn get(
 
 pub async fn update(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Todo>, ApiError> {
-    let id = Id::parse("id", &id)?;
     record_todo(id.0);
     let patch = TodoPatch::parse(body)?;
     let todo = state
@@ -89,9 +85,8 @@ pub async fn update(
 
 pub async fn delete(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    let id = Id::parse("id", &id)?;
     record_todo(id.0);
     if state
         .db
