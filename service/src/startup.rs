@@ -103,6 +103,12 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
             get(admin::list_faults)
                 .post(admin::set_fault)
                 .delete(admin::clear_faults),
+        )
+        .route(
+            "/admin/telemetry",
+            get(admin::get_telemetry)
+                .patch(admin::set_telemetry)
+                .delete(admin::reset_telemetry),
         );
     if settings.prometheus_metrics {
         operations = operations.route("/metrics", get(health::prometheus));

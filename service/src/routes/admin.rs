@@ -1,4 +1,4 @@
-//! Admin endpoints (fault injection), only with ALERTINGSCOUT_ADMIN_TOKEN set
+//! Admin endpoints (fault injection, run-time telemetry switches), only with ALERTINGSCOUT_ADMIN_TOKEN set
 //! and presented as `Authorization: Bearer <token>`.
 
 use axum::extract::State;
@@ -10,6 +10,7 @@ use super::extract::JsonBody;
 use super::AppState;
 use crate::error::ApiError;
 use crate::faults::FaultRule;
+use crate::telemetry::switches::{SwitchState, SwitchUpdate, Switches};
 
 fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(token) = &state.admin_token else {
@@ -68,4 +69,57 @@ pub async fn clear_faults(
     state.faults.clear();
     tracing::warn!("fault injection cleared");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The run-time export switches (`telemetry::switches`).
+pub async fn get_telemetry(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<SwitchState>, ApiError> {
+    authorize(&state, &headers)?;
+    Ok(Json(state.telemetry.switches().state()))
+}
+
+/// Changes some switches; absent fields keep their value.
+pub async fn set_telemetry(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Json<SwitchState>, ApiError> {
+    authorize(&state, &headers)?;
+    let update = SwitchUpdate::parse(body)?;
+    Ok(Json(announced(&state, |switches| switches.apply(update))))
+}
+
+/// Back to the defaults: everything exported.
+pub async fn reset_telemetry(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<SwitchState>, ApiError> {
+    authorize(&state, &headers)?;
+    Ok(Json(announced(&state, Switches::reset)))
+}
+
+/// Applies a change and logs it. The log goes out while log export is on: before
+/// a change that turns it off, after one that turns it back on, so the audit
+/// trail in Elasticsearch has both.
+fn announced(state: &AppState, change: impl FnOnce(&Switches) -> SwitchState) -> SwitchState {
+    let switches = state.telemetry.switches();
+    let log = |s: &SwitchState, phase: &str| {
+        tracing::warn!(
+            telemetry.traces.export = s.traces.export,
+            telemetry.traces.sample_ratio = s.traces.sample_ratio,
+            telemetry.logs.export = s.logs.export,
+            telemetry.logs.access_log_off = ?s.logs.access_log_off,
+            telemetry.metrics.export = s.metrics.export,
+            telemetry.switches.default = s.default,
+            "telemetry export switches {phase}"
+        );
+    };
+    if switches.state().logs.export {
+        log(&switches.state(), "changing from");
+    }
+    let new = change(switches);
+    log(&new, "set");
+    new
 }

@@ -28,6 +28,7 @@ use super::request_context::{parse_user_id, RequestFacts, USER_ID};
 use super::request_id::RequestId;
 use super::route::{method_index, route_of, Route, METHODS};
 use super::server_span::OwnSpan;
+use super::switches;
 use super::tracer::{SpanApi, SPAN_TARGET};
 use super::TelemetryHandle;
 use crate::error::ErrorType;
@@ -247,10 +248,14 @@ impl InFlight {
         };
         match cx {
             Some(cx) => {
+                let exported = self
+                    .telemetry
+                    .switches()
+                    .access_exported(self.route.span_name(self.method_i));
                 match self.telemetry.otel().and_then(|otel| otel.access.as_ref()) {
                     // The lean path queues the record itself; the event is for stdout.
                     Some(sink) => {
-                        if let Some(record) = access.record(&cx) {
+                        if let Some(record) = exported.then(|| access.record(&cx)).flatten() {
                             sink.push(record);
                         }
                         if self.telemetry.stdout_spans() {
@@ -259,7 +264,14 @@ impl InFlight {
                     }
                     None => {
                         let _attached = cx.clone().attach();
-                        self.stdout.in_scope(|| access.event());
+                        if exported {
+                            self.stdout.in_scope(|| access.event());
+                        } else {
+                            // Switched off: stdout still gets the line, the bridge not.
+                            switches::without_log_export(|| {
+                                self.stdout.in_scope(|| access.event())
+                            });
+                        }
                     }
                 }
                 let span = std::mem::replace(&mut self.span, ServerSpan::Unsampled);

@@ -2,6 +2,7 @@
 //! opentelemetry-appender-tracing), stamped with the request's ids and a real
 //! timestamp, and optionally also JSON lines on stdout.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use opentelemetry::logs::{AnyValue, LogRecord};
@@ -20,6 +21,7 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 use super::access_log;
 use super::request_context::RequestFacts;
+use super::switches::Switches;
 use super::tracer::SPAN_TARGET;
 
 /// Crates whose own logs must not enter the OTLP log pipeline: they are the
@@ -101,6 +103,8 @@ fn is_transport(target: &str) -> bool {
 pub struct WithoutTransport<L> {
     pub inner: L,
     pub skip_access: bool,
+    /// The run-time log switch (`switches`): off, events go to stdout only.
+    pub switches: Option<Arc<Switches>>,
 }
 
 impl<S, L> Layer<S> for WithoutTransport<L>
@@ -123,7 +127,11 @@ where
     fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
         let target = event.metadata().target();
         let queued_directly = self.skip_access && target == access_log::TARGET;
-        if !is_transport(target) && !queued_directly {
+        let switched_off = self
+            .switches
+            .as_ref()
+            .is_some_and(|switches| !switches.logs_exported());
+        if !is_transport(target) && !queued_directly && !switched_off {
             self.inner.on_event(event, ctx);
         }
     }
@@ -137,6 +145,7 @@ pub fn init_subscriber(
     stdout: bool,
     span_bridge: Option<SdkTracer>,
     access_direct: bool,
+    switches: Option<Arc<Switches>>,
 ) {
     let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     if span_bridge.is_some() {
@@ -149,6 +158,7 @@ pub fn init_subscriber(
     let bridge = logger_provider.map(|provider| WithoutTransport {
         inner: OpenTelemetryTracingBridge::new(provider),
         skip_access: access_direct,
+        switches,
     });
     let json = stdout.then(|| {
         tracing_subscriber::fmt::layer()

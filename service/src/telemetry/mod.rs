@@ -29,6 +29,7 @@ pub mod route;
 pub mod sampling;
 pub mod server_span;
 pub mod stock;
+pub mod switches;
 pub mod tracer;
 
 use std::sync::Arc;
@@ -46,6 +47,7 @@ use self::export::{EncodedResource, Pipeline, Signal};
 use self::health::{SignalReport, TelemetryHealth};
 use self::metrics::HttpMetrics;
 use self::stock::StockExporters;
+use self::switches::{SwitchState, SwitchedMetrics, SwitchedSampler, Switches};
 use self::tracer::SpanApi;
 
 pub const SCOPE_NAME: &str = "alertingscout";
@@ -67,6 +69,7 @@ struct Inner {
     pipeline: Option<Arc<Pipeline>>,
     config: OtelConfig,
     prometheus: Option<::prometheus::Registry>,
+    switches: Arc<Switches>,
 }
 
 /// Cheap handle on the telemetry state, shared by the layers and handlers.
@@ -84,6 +87,11 @@ impl TelemetryHandle {
 
     pub fn prometheus(&self) -> Option<&::prometheus::Registry> {
         self.0.prometheus.as_ref()
+    }
+
+    /// The run-time export switches (`switches`; set by the admin API).
+    pub fn switches(&self) -> &Switches {
+        &self.0.switches
     }
 
     /// The pipeline health report behind GET /health/telemetry.
@@ -118,6 +126,7 @@ impl TelemetryHandle {
             traces,
             logs,
             metrics,
+            switches: self.0.switches.state(),
         }
     }
 }
@@ -132,6 +141,8 @@ pub struct TelemetryReport {
     pub traces: SignalReport,
     pub logs: SignalReport,
     pub metrics: SignalReport,
+    /// The run-time export switches (`PATCH /admin/telemetry`).
+    pub switches: SwitchState,
 }
 
 /// Owns the providers; `shutdown` flushes and stops them.
@@ -153,9 +164,10 @@ impl Telemetry {
         prometheus_endpoint: bool,
     ) -> anyhow::Result<Telemetry> {
         let health = Arc::new(TelemetryHealth::default());
+        let switches = Arc::new(Switches::default());
         let mut stock_runtime = None;
         if config.sdk_disabled {
-            logs::init_subscriber(None, log_stdout, None, false);
+            logs::init_subscriber(None, log_stdout, None, false, None);
             return Ok(Telemetry {
                 handle: TelemetryHandle(Arc::new(Inner {
                     otel: None,
@@ -164,6 +176,7 @@ impl Telemetry {
                     pipeline: None,
                     config,
                     prometheus: None,
+                    switches,
                 })),
                 tracer_provider: None,
                 logger_provider: None,
@@ -175,7 +188,8 @@ impl Telemetry {
         let resource = resource::build();
         let exemplars = Arc::new(ExemplarStore::default());
         // One sampler for the SDK's spans and the lean path's own server spans.
-        let sampler = sampling::from_env();
+        // The run-time trace switch sits on top of it.
+        let sampler = SwitchedSampler::new(sampling::from_env(), Arc::clone(&switches));
         let mut tracer_builder = SdkTracerProvider::builder()
             .with_resource(resource.clone())
             .with_sampler(sampler.clone());
@@ -193,9 +207,12 @@ impl Telemetry {
                 tracer_builder = tracer_builder.with_span_processor(pipeline.span_processor());
                 logger_builder = logger_builder.with_log_processor(pipeline.log_processor());
                 meter_builder = meter_builder.with_reader(
-                    PeriodicReader::builder(pipeline.metric_exporter(Arc::clone(&exemplars)))
-                        .with_interval(config.metric_export_interval)
-                        .build(),
+                    PeriodicReader::builder(SwitchedMetrics::new(
+                        pipeline.metric_exporter(Arc::clone(&exemplars)),
+                        Arc::clone(&switches),
+                    ))
+                    .with_interval(config.metric_export_interval)
+                    .build(),
                 );
                 Some(pipeline)
             }
@@ -205,9 +222,12 @@ impl Telemetry {
                 tracer_builder = tracer_builder.with_batch_exporter(exporters.spans);
                 logger_builder = logger_builder.with_batch_exporter(exporters.logs);
                 meter_builder = meter_builder.with_reader(
-                    PeriodicReader::builder(exporters.metrics)
-                        .with_interval(config.metric_export_interval)
-                        .build(),
+                    PeriodicReader::builder(SwitchedMetrics::new(
+                        exporters.metrics,
+                        Arc::clone(&switches),
+                    ))
+                    .with_interval(config.metric_export_interval)
+                    .build(),
                 );
                 stock_runtime = exporters.runtime;
                 None
@@ -238,6 +258,7 @@ impl Telemetry {
         let meter = meter_provider.meter(SCOPE_NAME);
         let http = HttpMetrics::new(&meter, exemplars);
         process::register(&meter);
+        switches::register(&meter, &switches);
         if let Some(pipeline) = &pipeline {
             pipeline.register_metrics(&meter);
         }
@@ -250,6 +271,7 @@ impl Telemetry {
             log_stdout,
             span_bridge,
             access_direct,
+            Some(Arc::clone(&switches)),
         );
 
         Ok(Telemetry {
@@ -266,6 +288,7 @@ impl Telemetry {
                 pipeline,
                 config,
                 prometheus: registry,
+                switches,
             })),
             tracer_provider: Some(tracer_provider),
             logger_provider: Some(logger_provider),

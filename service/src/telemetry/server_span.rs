@@ -15,15 +15,15 @@ use std::time::{Duration, SystemTime};
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags};
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{
-    IdGenerator, RandomIdGenerator, Sampler, SamplingDecision, ShouldSample, SpanData, SpanEvents,
-    SpanLinks,
+    IdGenerator, RandomIdGenerator, SamplingDecision, ShouldSample, SpanData, SpanEvents, SpanLinks,
 };
 
 use super::export::SpanSink;
+use super::switches::SwitchedSampler;
 
 /// What the lean path needs to make server spans.
 pub struct ServerSpans {
-    sampler: Sampler,
+    sampler: SwitchedSampler,
     ids: RandomIdGenerator,
     /// The tracer's scope (`provider.tracer(SCOPE_NAME)`), shared with the database spans.
     scope: InstrumentationScope,
@@ -49,7 +49,7 @@ impl OwnSpan {
 }
 
 impl ServerSpans {
-    pub fn new(sampler: Sampler, scope_name: &'static str, sink: SpanSink) -> Self {
+    pub fn new(sampler: SwitchedSampler, scope_name: &'static str, sink: SpanSink) -> Self {
         ServerSpans {
             sampler,
             ids: RandomIdGenerator::default(),
@@ -147,12 +147,14 @@ mod tests {
     use crate::telemetry::propagation::extract_parent;
     use axum::http::{HeaderMap, HeaderValue};
     use opentelemetry::trace::TraceId;
+    use opentelemetry_sdk::trace::Sampler;
 
     fn trace_id(cx: &Context) -> TraceId {
         cx.span().span_context().trace_id()
     }
 
     fn spans(sampler: Sampler) -> ServerSpans {
+        let sampler = SwitchedSampler::new(sampler, std::sync::Arc::default());
         ServerSpans::new(sampler, "test", SpanSink::detached())
     }
 

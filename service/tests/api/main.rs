@@ -10,5 +10,6 @@ mod projects;
 mod request_id;
 mod telemetry_contract;
 mod telemetry_failure;
+mod telemetry_switches;
 mod todos;
 mod unfinished;
