@@ -7,10 +7,13 @@
 //! cargo run --release -p alertingscout --example telemetry_cost -- on|off [requests] [health|post] [warmup]
 //! (with `on`, point OTEL_EXPORTER_OTLP_ENDPOINT at a receiver, e.g. target/release/otlp-sink).
 //! `loadtest instructions` runs it under callgrind: the deterministic overhead gate.
+//! TELEMETRY_COST_SWITCHES='{"traces":{"sample_ratio":0.1}}' applies run-time export
+//! switches first (the body of `PATCH /admin/telemetry`), to measure what they save.
 
 use alertingscout::configuration::Settings;
 use alertingscout::startup::app;
 use alertingscout::telemetry::config::OtelConfig;
+use alertingscout::telemetry::switches::SwitchUpdate;
 use alertingscout::telemetry::Telemetry;
 use axum::body::Body;
 use axum::http::Request;
@@ -37,6 +40,11 @@ fn main() -> anyhow::Result<()> {
     let mut config = OtelConfig::from_env().map_err(anyhow::Error::msg)?;
     config.sdk_disabled = !on;
     let telemetry = Telemetry::init(config, false, false)?;
+    if let Ok(switches) = std::env::var("TELEMETRY_COST_SWITCHES") {
+        let update = SwitchUpdate::parse(serde_json::from_str(&switches)?)
+            .map_err(|e| anyhow::anyhow!("TELEMETRY_COST_SWITCHES: {e}"))?;
+        telemetry.handle().switches().apply(update);
+    }
     // Removed on drop, at the end of main.
     let dir = tempfile::tempdir()?;
     let settings = Settings::for_tests(dir.path().join("db.sqlite"));
