@@ -34,6 +34,10 @@ pub struct RunArgs {
     /// Skip the fidelity check (e.g. a service without its Prometheus endpoint).
     #[arg(long)]
     pub no_fidelity: bool,
+    /// One NDJSON line per request as it ends (x-request-id, route, status, latency,
+    /// wall-clock times), for matching requests to their telemetry.
+    #[arg(long, value_name = "FILE")]
+    pub requests_out: Option<PathBuf>,
     /// No live progress line.
     #[arg(long)]
     pub quiet: bool,

@@ -13,6 +13,7 @@ use crate::run::mix::Mix;
 use crate::run::plan::Plan;
 use crate::run::progress;
 use crate::run::recorder::{Recorded, Recorder};
+use crate::run::request_log::RequestLog;
 use crate::run::scenario::Executor;
 
 pub struct Execution {
@@ -48,6 +49,11 @@ pub fn execute(plan: &Plan) -> anyhow::Result<Execution> {
         schedule,
         timer,
         recorder: Recorder::new(),
+        request_log: plan
+            .requests_out
+            .as_deref()
+            .map(RequestLog::create)
+            .transpose()?,
         run_id: run_id(),
         next_request: AtomicU64::new(0),
         seed: SystemTime::now()

@@ -21,6 +21,7 @@ pub mod plan;
 pub mod progress;
 pub mod recorder;
 pub mod report;
+pub mod request_log;
 pub mod scenario;
 pub mod threshold;
 pub mod units;

@@ -24,6 +24,7 @@ pub struct Plan {
     pub json_outputs: Vec<PathBuf>,
     pub html: Option<PathBuf>,
     pub goose_reports: Vec<String>,
+    pub requests_out: Option<PathBuf>,
     pub quiet: bool,
 }
 
@@ -62,6 +63,7 @@ impl Plan {
             json_outputs,
             html: args.html,
             goose_reports: args.goose_report,
+            requests_out: args.requests_out,
             quiet: args.quiet,
         })
     }

@@ -313,3 +313,111 @@ impl Drop for Faults {
         self.clear();
     }
 }
+
+/// Runs the stack's runner (`xtask up ARGS`), which starts whatever is not running and
+/// keeps the rest; fails with its stderr.
+pub fn xtask_up(args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("up")
+        .args(args)
+        .envs(envs.iter().copied())
+        .output()
+        .context("running xtask up")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "xtask up {} failed:\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// The pid `xtask up` recorded for `component` (.stack/run/<component>.pid), if that
+/// process still runs the recorded executable (a reused pid is never signalled).
+pub fn component_pid(component: &str) -> Option<i32> {
+    let text = std::fs::read_to_string(layout().pid_file(component)).ok()?;
+    let mut lines = text.lines();
+    let pid: i32 = lines.next()?.trim().parse().ok()?;
+    let exe = lines.next()?;
+    let name = std::path::Path::new(exe).file_name()?.to_string_lossy();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // A zombie (state Z, after the command's last ')') has exited.
+    let zombie = stat
+        .rsplit_once(')')
+        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+    (!zombie && String::from_utf8_lossy(&cmdline).contains(name.as_ref())).then_some(pid)
+}
+
+/// Sends `signal` to the running `component` and waits up to `grace` for it to exit.
+pub fn signal_component(component: &str, signal: i32, grace: Duration) -> Result<()> {
+    let pid = component_pid(component)
+        .with_context(|| format!("{component} is not running (no live pid in its pid file)"))?;
+    // SAFETY: kill(2) on a pid checked above to run the component's executable.
+    let rc = unsafe { libc::kill(pid, signal) };
+    anyhow::ensure!(
+        rc == 0,
+        "kill({pid}, {signal}): {}",
+        std::io::Error::last_os_error()
+    );
+    wait_for(
+        &format!("{component} (pid {pid}) to exit"),
+        grace,
+        Duration::from_millis(100),
+        || Ok(component_pid(component).is_none().then_some(())),
+    )
+}
+
+/// Resident memory of a process in MiB (from /proc/<pid>/status).
+pub fn rss_mib(pid: i32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kib / 1024.0)
+}
+
+/// One series of a range query: its labels and (Unix s, value) points.
+pub type RangeSeries = (Value, Vec<(f64, f64)>);
+
+/// A PromQL range query, per series.
+pub fn prom_range(expr: &str, start: f64, end: f64, step: f64) -> Result<Vec<RangeSeries>> {
+    let uri = format!("{}/api/v1/query_range", url(ports::PROMETHEUS));
+    let mut resp = agent()
+        .get(&uri)
+        .query("query", expr)
+        .query("start", format!("{start:.3}"))
+        .query("end", format!("{end:.3}"))
+        .query("step", format!("{step}"))
+        .call()
+        .with_context(|| format!("range query {expr}"))?;
+    let text = resp.body_mut().read_to_string()?;
+    let v: Value = serde_json::from_str(&text)?;
+    if v["status"] != "success" {
+        bail!("range query {expr}: {text}");
+    }
+    Ok(v["data"]["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            let points = r["values"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|p| {
+                    let t = p[0].as_f64()?;
+                    let v = p[1].as_str()?.parse().ok()?;
+                    Some((t, v))
+                })
+                .collect();
+            (r["metric"].clone(), points)
+        })
+        .collect())
+}

@@ -23,6 +23,7 @@ use goose::prelude::{GooseAttack, Scenario as GooseScenario, Transaction, Transa
 
 use crate::run::mix::Mix;
 use crate::run::recorder::Recorder;
+use crate::run::request_log::RequestLog;
 use crate::run::scenario::{Executor, Scenario};
 use schedule::Schedule;
 use timer::Timer;
@@ -35,6 +36,8 @@ pub struct Context {
     /// Waits for the schedule's due times (idle in the closed model).
     pub timer: Timer,
     pub recorder: Recorder,
+    /// `--requests-out`: every request's line.
+    pub request_log: Option<RequestLog>,
     /// Prefix of every x-request-id of this run.
     pub run_id: String,
     pub next_request: AtomicU64,

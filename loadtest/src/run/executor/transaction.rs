@@ -3,7 +3,7 @@
 //! user's x-user-id, check the answer, record the outcome.
 
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use goose::goose::{GooseMethod, GooseRequest, GooseResponse, GooseUser, TransactionResult};
 
@@ -11,6 +11,7 @@ use crate::run::checks::{self, CheckResult, Checked};
 use crate::run::executor::Context;
 use crate::run::mix::{Action, Planned, UserState};
 use crate::run::recorder::{Failure, RequestSample};
+use crate::run::request_log::{unix_ms, RequestLine};
 
 fn method(action: Action) -> GooseMethod {
     match action.method() {
@@ -161,8 +162,19 @@ pub async fn iteration(ctx: &Context, user: &mut GooseUser) -> TransactionResult
     );
     let action = planned.action;
     let sent = Instant::now();
+    let sent_wall = SystemTime::now();
     let (answer, mut checked) = exchange(user, &planned, &request_id, &user_id).await;
     let latency = due.unwrap_or(sent).elapsed();
+    if let Some(log) = &ctx.request_log {
+        log.write(&RequestLine {
+            request_id: request_id.clone(),
+            route: action.tag().to_owned(),
+            status: answer.status,
+            latency_us: latency.as_micros() as u64,
+            sent_unix_ms: unix_ms(sent_wall),
+            done_unix_ms: unix_ms(SystemTime::now()),
+        });
+    }
     if answer.status == 0 {
         // No response: the status check fails (and is counted as such).
         checked.results = vec![CheckResult {

@@ -1,0 +1,492 @@
+//! Reliability drills on the real stack (`cargo xtask up` first; issue 15): steady
+//! load from the project's load generator (loadtest/scenarios/reliability.toml, every
+//! request's x-request-id written with `--requests-out`), one fault per drill, and at
+//! the end every request counted through the whole pipeline:
+//!
+//! - responses: the load generator's line per request (status 0 = no answer);
+//! - logs: the access record (logger `alertingscout::telemetry::access_log`) of each
+//!   answered request in `logs-alertingscout-*`, by `request_id`: exactly one;
+//! - spans: the server span (`span.kind` Server) of each answered request in
+//!   `traces-alertingscout-*`, by `request_id`: exactly one;
+//! - metrics: the increase of `http_server_request_duration_seconds_count` over the
+//!   drill in Prometheus (every series, resets counted), equal to the requests served.
+//!
+//! Each drill prints FIGURE lines (emitted, indexed, duplicated, lost, latency before
+//! and during the fault, recovery time) and fails on any lost or duplicated record.
+//! Figures and the commands that reproduce them: docs/reliability.md.
+//!
+//! Run one at a time, in order (they share the stack):
+//! `cargo build -p loadtest && cargo test -p xtask --features stack-tests --test reliability_drills -- --nocapture --test-threads=1`.
+//! `RELIABILITY_ES_OUTAGE_SECONDS` sets the Elasticsearch outage (60 s by default; the
+//! issue's full drill is 300).
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+
+use common::{layout, require_stack, unix_now, wait_for};
+use xtask::ports::{self, url};
+
+const LOGS: &str = "logs-alertingscout-*";
+const TRACES: &str = "traces-alertingscout-*";
+const ACCESS_LOGGER: &str = "alertingscout::telemetry::access_log";
+/// The service's requests in Prometheus; the health routes are left out (the drill
+/// polls /health/telemetry itself; the scenario sends no health requests).
+const COUNT: &str =
+    "http_server_request_duration_seconds_count{job=\"alertingscout\",http_route!~\"/health.*\"}";
+/// Load before the fault, and after the repair, so both sides have a median.
+const STEADY: Duration = Duration::from_secs(15);
+/// How long the pipeline may take to deliver everything once the fault is repaired.
+const DRAIN_LIMIT: Duration = Duration::from_secs(240);
+
+/// The load generator, stopped when the drill ends (or fails).
+struct Load {
+    child: Child,
+    requests: PathBuf,
+}
+
+impl Load {
+    /// The debug build of the load generator: `cargo test` holds the build lock, so it
+    /// is built beforehand (scripts/test.sh does), not from here.
+    fn start(drill: &str) -> Result<Load> {
+        let root = layout().root;
+        let bin = root.join("target/debug/loadtest");
+        anyhow::ensure!(
+            bin.is_file(),
+            "{} is missing: run `cargo build -p loadtest` first",
+            bin.display()
+        );
+        let dir = root.join("target/reliability");
+        std::fs::create_dir_all(&dir).with_context(|| format!("{}", dir.display()))?;
+        let requests = dir.join(format!("{drill}.requests.ndjson"));
+        let log = dir.join(format!("{drill}.loadtest.log"));
+        let child = Command::new(bin)
+            .current_dir(&root)
+            .args([
+                "run",
+                "loadtest/scenarios/reliability.toml",
+                "--no-fidelity",
+                "--quiet",
+            ])
+            .arg("--requests-out")
+            .arg(&requests)
+            .args(["--target", &url(ports::SERVICE)])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).with_context(|| format!("{}", log.display()))?)
+            .spawn()
+            .context("starting loadtest")?;
+        Ok(Load { child, requests })
+    }
+
+    /// Stops the generator (SIGINT, then SIGKILL) and reads its record of every request
+    /// that ended. A request in flight at the stop has no line: the count below finds
+    /// its records by the run's prefix and counts it as served.
+    fn stop(mut self) -> Result<Vec<Sent>> {
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        let start = Instant::now();
+        while self.child.try_wait()?.is_none() && start.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let text = std::fs::read_to_string(&self.requests)
+            .with_context(|| format!("{}", self.requests.display()))?;
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).with_context(|| format!("a requests-out line: {l}")))
+            .collect()
+    }
+}
+
+impl Drop for Load {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One line of `loadtest run --requests-out` (loadtest/src/run/request_log.rs).
+#[derive(serde::Deserialize, Debug, Clone)]
+struct Sent {
+    request_id: String,
+    #[allow(dead_code)]
+    route: String,
+    status: u16,
+    latency_us: u64,
+    sent_unix_ms: u64,
+}
+
+/// request_id -> number of documents, for the ids starting with `prefix` that match
+/// `filter`, paged through a composite aggregation (no 10,000-hit limit).
+fn es_counts(index: &str, prefix: &str, filter: Value) -> Result<HashMap<String, u64>> {
+    let uri = format!(
+        "{}/{index}/_search?ignore_unavailable=true&allow_no_indices=true",
+        url(ports::ELASTICSEARCH)
+    );
+    let auth = common::es_auth(common::ADMIN);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(30)))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut counts = HashMap::new();
+    let mut after: Option<Value> = None;
+    loop {
+        let mut composite = json!({
+            "size": 5000,
+            "sources": [{"id": {"terms": {"field": "request_id"}}}]
+        });
+        if let Some(a) = &after {
+            composite["after"] = a.clone();
+        }
+        let body = json!({
+            "size": 0,
+            "track_total_hits": false,
+            "query": {"bool": {"filter": [{"prefix": {"request_id": prefix}}, filter]}},
+            "aggs": {"ids": {"composite": composite}}
+        });
+        let mut resp = agent
+            .post(&uri)
+            .header("Authorization", &auth)
+            .send_json(&body)
+            .with_context(|| format!("POST {uri}"))?;
+        let text = resp.body_mut().read_to_string()?;
+        if resp.status().as_u16() != 200 {
+            bail!("counting in {index}: {text}");
+        }
+        let v: Value = serde_json::from_str(&text).context("Elasticsearch answered non-JSON")?;
+        let buckets = v["aggregations"]["ids"]["buckets"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for b in &buckets {
+            if let (Some(id), Some(n)) = (b["key"]["id"].as_str(), b["doc_count"].as_u64()) {
+                counts.insert(id.to_owned(), n);
+            }
+        }
+        match v["aggregations"]["ids"].get("after_key") {
+            Some(a) if !buckets.is_empty() => after = Some(a.clone()),
+            _ => return Ok(counts),
+        }
+    }
+}
+
+/// The increase of every series of `COUNT` from `start` to `end` (Unix s): each series'
+/// rises, a drop counted as a reset (a restarted process starts again from 0), a
+/// series born in the window counted from 0.
+fn prom_increase(start: f64, end: f64) -> Result<f64> {
+    let mut total = 0.0;
+    for (_, points) in common::prom_range(COUNT, start, end, 1.0)? {
+        let mut iter = points.iter();
+        let Some(&(t0, first)) = iter.next() else {
+            continue;
+        };
+        // A series that already existed at the start counts from its value then; one
+        // born in the window (a new service instance, a new status) from 0.
+        let existed = t0 <= start + 0.5;
+        total += if existed { 0.0 } else { first };
+        let mut prev = first;
+        for &(_, v) in iter {
+            total += if v >= prev { v - prev } else { v };
+            prev = v;
+        }
+    }
+    Ok(total)
+}
+
+/// What a signal's count found per request.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    emitted: u64,
+    indexed: u64,
+    duplicated: u64,
+    lost: u64,
+}
+
+fn tally(expected: &[&str], found: &HashMap<String, u64>) -> Tally {
+    let mut t = Tally {
+        emitted: expected.len() as u64,
+        ..Tally::default()
+    };
+    for id in expected {
+        match found.get(*id).copied().unwrap_or(0) {
+            0 => t.lost += 1,
+            n => {
+                t.indexed += 1;
+                t.duplicated += n - 1;
+            }
+        }
+    }
+    t
+}
+
+fn median_ms(latencies: &mut [f64]) -> f64 {
+    latencies.sort_by(f64::total_cmp);
+    common::percentile(latencies, 50.0)
+}
+
+/// When the fault began and when it was repaired (the component healthy again).
+struct Window {
+    fault_start_ms: u64,
+    repaired_ms: u64,
+    repaired: Instant,
+}
+
+/// What a drill measured, for the test's assertions and docs/reliability.md.
+struct Outcome {
+    logs: Tally,
+    spans: Tally,
+    prom_counted: f64,
+    served: u64,
+    five_xx_during: u64,
+    no_answer_during: u64,
+}
+
+/// The whole drill: load, `fault` (returns once the component is back), load, then
+/// the count. Prints the FIGURE lines; the caller asserts.
+fn drill(name: &str, fault: impl FnOnce() -> Result<Window>) -> Result<Outcome> {
+    let prom_start = unix_now() - 1.0;
+    let load = Load::start(name)?;
+    let load_started = Instant::now();
+    std::thread::sleep(STEADY);
+    let window = fault()?;
+    std::thread::sleep(STEADY);
+    let sent = load.stop()?;
+    let held = load_started.elapsed();
+    anyhow::ensure!(
+        !sent.is_empty(),
+        "{name}: the load generator recorded no request"
+    );
+
+    let prefix = sent[0]
+        .request_id
+        .rsplit_once('-')
+        .map(|(p, _)| format!("{p}-"))
+        .context("a request id without the run's prefix")?;
+    let answered: Vec<&str> = sent
+        .iter()
+        .filter(|s| s.status != 0)
+        .map(|s| s.request_id.as_str())
+        .collect();
+
+    // Wait until every answered request's records are in, then a little longer so a
+    // late replay (a duplicate) shows too.
+    let count = || -> Result<(HashMap<String, u64>, HashMap<String, u64>)> {
+        Ok((
+            es_counts(
+                LOGS,
+                &prefix,
+                json!({"term": {"log.logger": ACCESS_LOGGER}}),
+            )?,
+            es_counts(TRACES, &prefix, json!({"term": {"span.kind": "Server"}}))?,
+        ))
+    };
+    let drain = Instant::now();
+    let (logs_found, spans_found, recovered) = loop {
+        let (logs, spans) = count()?;
+        if tally(&answered, &logs).lost == 0 && tally(&answered, &spans).lost == 0 {
+            let recovered = window.repaired.elapsed();
+            std::thread::sleep(Duration::from_secs(10));
+            let (logs, spans) = count()?;
+            break (logs, spans, Some(recovered));
+        }
+        if drain.elapsed() > DRAIN_LIMIT {
+            break (logs, spans, None);
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    let logs = tally(&answered, &logs_found);
+    let spans = tally(&answered, &spans_found);
+
+    // Requests the service served that the generator has no answer for (in flight at
+    // its stop, or answered after its timeout): their access record says so.
+    let answered_set: HashSet<&str> = answered.iter().copied().collect();
+    let unrecorded = logs_found
+        .keys()
+        .filter(|id| !answered_set.contains(id.as_str()))
+        .count() as u64;
+    let served = answered.len() as u64 + unrecorded;
+
+    // Prometheus: scraped every 5 s, the service exports every 5 s.
+    let prom_counted = wait_for(
+        "Prometheus to count every request",
+        Duration::from_secs(60),
+        Duration::from_secs(3),
+        || {
+            let n = prom_increase(prom_start, unix_now())?;
+            Ok(((n - served as f64).abs() < 0.5).then_some(n))
+        },
+    )
+    .or_else(|_| prom_increase(prom_start, unix_now()))?;
+
+    // Latency and errors before and during the fault, from the generator's record.
+    let in_fault =
+        |s: &&Sent| s.sent_unix_ms >= window.fault_start_ms && s.sent_unix_ms < window.repaired_ms;
+    let mut before: Vec<f64> = sent
+        .iter()
+        .filter(|s| s.sent_unix_ms < window.fault_start_ms)
+        .map(|s| s.latency_us as f64 / 1000.0)
+        .collect();
+    let mut during: Vec<f64> = sent
+        .iter()
+        .filter(in_fault)
+        .filter(|s| s.status != 0)
+        .map(|s| s.latency_us as f64 / 1000.0)
+        .collect();
+    let five_xx_during = sent
+        .iter()
+        .filter(in_fault)
+        .filter(|s| s.status >= 500)
+        .count() as u64;
+    let no_answer_during = sent
+        .iter()
+        .filter(in_fault)
+        .filter(|s| s.status == 0)
+        .count() as u64;
+    let rate = sent.len() as f64 / held.as_secs_f64();
+    let fault_secs = (window.repaired_ms.saturating_sub(window.fault_start_ms)) as f64 / 1000.0;
+
+    for (signal, t) in [("logs (access records)", logs), ("spans (server)", spans)] {
+        eprintln!(
+            "FIGURE {name}: {signal}: emitted {}, indexed {}, duplicated {}, lost {}",
+            t.emitted, t.indexed, t.duplicated, t.lost
+        );
+    }
+    eprintln!(
+        "FIGURE {name}: Prometheus counted {prom_counted:.0} of {served} requests served ({} answered, {unrecorded} served without a recorded answer)",
+        answered.len()
+    );
+    eprintln!(
+        "FIGURE {name}: load {rate:.1} requests/s for {:.0} s ({} sent); fault {fault_secs:.0} s; median latency before {:.2} ms, during the fault {:.2} ms; during the fault {five_xx_during} 5xx, {no_answer_during} without an answer",
+        held.as_secs_f64(),
+        sent.len(),
+        median_ms(&mut before),
+        median_ms(&mut during),
+    );
+    match recovered {
+        Some(r) => eprintln!(
+            "FIGURE {name}: recovery: every record indexed {:.0} s after the repair",
+            r.as_secs_f64()
+        ),
+        None => eprintln!(
+            "FIGURE {name}: recovery: records still missing {} s after the repair",
+            DRAIN_LIMIT.as_secs()
+        ),
+    }
+    Ok(Outcome {
+        logs,
+        spans,
+        prom_counted,
+        served,
+        five_xx_during,
+        no_answer_during,
+    })
+}
+
+/// Nothing lost, nothing duplicated, every served request counted.
+fn assert_complete(name: &str, o: &Outcome) {
+    for (signal, t) in [("logs", o.logs), ("spans", o.spans)] {
+        assert!(
+            t.emitted > 0,
+            "{name}: no {signal} expected: the load did not run"
+        );
+        assert_eq!(t.lost, 0, "{name}: {signal} lost: {t:?}");
+        assert_eq!(t.duplicated, 0, "{name}: {signal} duplicated: {t:?}");
+    }
+    assert!(
+        (o.prom_counted - o.served as f64).abs() < 0.5,
+        "{name}: Prometheus counted {} requests, the service served {}",
+        o.prom_counted,
+        o.served
+    );
+}
+
+fn unix_ms() -> u64 {
+    (unix_now() * 1000.0) as u64
+}
+
+fn es_healthy() -> bool {
+    xtask::probe::is_ok_as(
+        &format!("{}/_cluster/health", url(ports::ELASTICSEARCH)),
+        &common::es_auth(common::ADMIN),
+    )
+}
+
+/// `elastic/es.sh stop`, the script `cargo xtask up` and `down` use.
+fn stop_elasticsearch() -> Result<()> {
+    let l = layout();
+    let out = Command::new(l.repo("elastic/es.sh"))
+        .arg("stop")
+        .env("STACK_DIR", &l.state)
+        .env("ES_PORT", ports::ELASTICSEARCH.to_string())
+        .output()
+        .context("running elastic/es.sh stop")?;
+    anyhow::ensure!(
+        out.status.success(),
+        "elastic/es.sh stop failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    anyhow::ensure!(
+        !es_healthy(),
+        "Elasticsearch still answers after es.sh stop"
+    );
+    Ok(())
+}
+
+/// Starts what is not running, leaving the service as it is.
+fn restart_backends() -> Result<()> {
+    common::xtask_up(&[], &[])
+}
+
+fn es_outage() -> Duration {
+    let secs = std::env::var("RELIABILITY_ES_OUTAGE_SECONDS")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(60);
+    Duration::from_secs(secs)
+}
+
+/// Drill 1: Elasticsearch stopped under load, then started. The Collector keeps every
+/// record in its persistent queue and retries without a time limit.
+#[test]
+fn drill_1_elasticsearch_outage_loses_nothing() -> Result<()> {
+    let _serial = common::serial();
+    require_stack();
+    let outage = es_outage();
+    let name = format!("es-outage-{}s", outage.as_secs());
+    let o = drill(&name, || {
+        let fault_start_ms = unix_ms();
+        stop_elasticsearch()?;
+        eprintln!("{name}: Elasticsearch stopped for {} s", outage.as_secs());
+        std::thread::sleep(outage);
+        let start = Instant::now();
+        restart_backends()?;
+        anyhow::ensure!(es_healthy(), "Elasticsearch not healthy after xtask up");
+        eprintln!(
+            "{name}: Elasticsearch started again ({:.0} s)",
+            start.elapsed().as_secs_f64()
+        );
+        Ok(Window {
+            fault_start_ms,
+            repaired_ms: unix_ms(),
+            repaired: Instant::now(),
+        })
+    })?;
+    assert_eq!(
+        o.five_xx_during, 0,
+        "{name}: the service answered 5xx while Elasticsearch was down"
+    );
+    assert_eq!(
+        o.no_answer_during, 0,
+        "{name}: requests went unanswered while Elasticsearch was down"
+    );
+    assert_complete(&name, &o);
+    Ok(())
+}
