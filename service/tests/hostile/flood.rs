@@ -292,3 +292,23 @@ async fn normal_requests_stay_fast_while_slow_clients_dribble() {
         task.abort();
     }
 }
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_closes_after_the_header_read_timeout() {
+    let server = serve(1, 10).await;
+    let stream = TcpStream::connect(server.addr).await.expect("connect");
+    let (mut reader, mut writer) = stream.into_split();
+    writer
+        .write_all(b"GET /health HTTP/1.1\r\nhost: test\r\n\r\n")
+        .await
+        .expect("request");
+    // The response, then nothing: the wait for the next request's head is
+    // what the timeout bounds, so an idle connection goes too.
+    let started = Instant::now();
+    let raw = read_until_closed(&mut reader, WAIT).await;
+    let elapsed = started.elapsed();
+    assert_eq!(raw.status, Some(200), "{}", raw.head);
+    assert!(raw.closed, "still open after {elapsed:?}");
+    assert!(elapsed < Duration::from_secs(4), "closed after {elapsed:?}");
+    println!("idle keep-alive: closed after {elapsed:?}");
+}
