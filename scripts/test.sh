@@ -59,6 +59,10 @@ step "loadtest: smoke scenario against the stack's service, counts checked in Pr
     --target http://127.0.0.1:8080 --prometheus http://127.0.0.1:9090 --quiet
 step "alerts: drills on the real stack (faults -> rules -> Alertmanager -> oncall relay -> outbox; about 10 min)" \
     bash -c 'cargo build --quiet --locked -p loadtest && cargo test -p xtask --features stack-tests --locked --test alert_drills -- --nocapture'
+# One drill at a time, in order: each faults a part of the shared stack and counts
+# every request's records afterwards. RELIABILITY_ES_OUTAGE_SECONDS=300 for the full outage.
+step "reliability: drills on the real stack (Elasticsearch outage, Collector kill and stop, service SIGTERM, Prometheus restart: nothing lost or duplicated; about 8 min)" \
+    bash -c 'cargo build --quiet --locked -p loadtest && cargo test -p xtask --features stack-tests --locked --test reliability_drills -- --nocapture --test-threads=1'
 if [[ -x otel-collector/test.sh ]]; then
     step "collector: Elasticsearch exporter (unit + integration with a real Collector and Elasticsearch)" otel-collector/test.sh
 else

@@ -490,3 +490,306 @@ fn drill_1_elasticsearch_outage_loses_nothing() -> Result<()> {
     assert_complete(&name, &o);
     Ok(())
 }
+
+/// What the service and Prometheus showed while a fault lasted, sampled each second.
+#[derive(Default)]
+struct Watched {
+    /// Seconds after the fault's start when /health/telemetry first answered unhealthy.
+    unhealthy_at: Option<f64>,
+    /// The pipeline alert's states seen, with when each was first seen.
+    alert_states: Vec<(String, f64)>,
+    rss_mib: Vec<f64>,
+}
+
+/// Samples /health/telemetry, the alert `alert` in Prometheus and the service's RSS
+/// every second on a thread, until stopped.
+struct Watch {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Watched>,
+}
+
+/// Whether /health/telemetry says every signal exports (200 and status "ok").
+fn telemetry_healthy() -> Result<bool> {
+    let r = common::call("GET", "/health/telemetry", None, &[])?;
+    Ok(r.status == 200 && r.body["status"] == "ok")
+}
+
+/// The state of `alert` in Prometheus ("inactive" when it is not there).
+fn alert_state(alert: &str) -> Result<String> {
+    let v = xtask::probe::get_json(&format!("{}/api/v1/alerts", url(ports::PROMETHEUS)))?;
+    Ok(v["data"]["alerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|a| a["labels"]["alertname"] == alert)
+        .and_then(|a| a["state"].as_str())
+        .unwrap_or("inactive")
+        .to_owned())
+}
+
+impl Watch {
+    fn start(alert: &'static str) -> Watch {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let start = Instant::now();
+            let mut w = Watched::default();
+            while !flag.load(Ordering::Relaxed) {
+                let at = start.elapsed().as_secs_f64();
+                if w.unhealthy_at.is_none() && matches!(telemetry_healthy(), Ok(false)) {
+                    w.unhealthy_at = Some(at);
+                }
+                // Prometheus itself may be the fault: an error is simply no sample.
+                if let Ok(state) = alert_state(alert) {
+                    if w.alert_states.last().is_none_or(|(s, _)| *s != state) {
+                        w.alert_states.push((state, at));
+                    }
+                }
+                if let Some(rss) = common::component_pid("service").and_then(common::rss_mib) {
+                    w.rss_mib.push(rss);
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            w
+        });
+        Watch { stop, thread }
+    }
+
+    fn stop(self) -> Watched {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or_default()
+    }
+}
+
+fn collector_stop_seconds() -> Duration {
+    let secs = std::env::var("RELIABILITY_COLLECTOR_STOP_SECONDS")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(60);
+    Duration::from_secs(secs)
+}
+
+/// TelemetryCollectorDown's `for:` (prometheus/rules/pipeline.yml) plus a scrape and an
+/// evaluation: a stop this long must fire it.
+const COLLECTOR_DOWN_FIRES_AFTER: Duration = Duration::from_secs(120 + 5 + 15 + 10);
+
+/// Drill 2: the Collector SIGKILLed under load and restarted 30 s later, then stopped
+/// (SIGTERM) for 60 s and restarted. The service keeps serving; /health/telemetry turns
+/// unhealthy and back; TelemetryCollectorDown goes pending (fires when the stop is
+/// longer than its 2 minutes: RELIABILITY_COLLECTOR_STOP_SECONDS=150); memory bounded.
+#[test]
+fn drill_2_collector_killed_and_stopped_loses_nothing() -> Result<()> {
+    let _serial = common::serial();
+    require_stack();
+    let name = "collector-kill-and-stop";
+    let stop_for = collector_stop_seconds();
+    let rss_before = common::component_pid("service")
+        .and_then(common::rss_mib)
+        .context("the service's RSS")?;
+    let mut watched = Watched::default();
+    let mut healthy_again = Duration::ZERO;
+    let mut alert_resolved: Option<Duration> = None;
+    let o = drill(name, || {
+        let fault_start_ms = unix_ms();
+        let watch = Watch::start("TelemetryCollectorDown");
+        common::signal_component("collector", libc::SIGKILL, Duration::from_secs(10))?;
+        eprintln!("{name}: Collector SIGKILLed; restart in 30 s");
+        std::thread::sleep(Duration::from_secs(30));
+        common::xtask_up(&[], &[])?;
+        eprintln!("{name}: Collector restarted");
+        std::thread::sleep(STEADY);
+        common::signal_component("collector", libc::SIGTERM, Duration::from_secs(60))?;
+        eprintln!(
+            "{name}: Collector stopped (SIGTERM) for {} s",
+            stop_for.as_secs()
+        );
+        std::thread::sleep(stop_for);
+        common::xtask_up(&[], &[])?;
+        let repaired = Instant::now();
+        let repaired_ms = unix_ms();
+        eprintln!("{name}: Collector restarted");
+        wait_for(
+            "/health/telemetry healthy again",
+            Duration::from_secs(60),
+            Duration::from_millis(500),
+            || Ok(telemetry_healthy()?.then_some(())),
+        )?;
+        healthy_again = repaired.elapsed();
+        // The alert resolves at its next evaluation once the scrape succeeds.
+        alert_resolved = wait_for(
+            "TelemetryCollectorDown to resolve",
+            Duration::from_secs(60),
+            Duration::from_secs(1),
+            || Ok((alert_state("TelemetryCollectorDown")? == "inactive").then_some(())),
+        )
+        .ok()
+        .map(|()| repaired.elapsed());
+        watched = watch.stop();
+        Ok(Window {
+            fault_start_ms,
+            repaired_ms,
+            repaired,
+        })
+    })?;
+
+    let rss_max = watched.rss_mib.iter().copied().fold(rss_before, f64::max);
+    eprintln!(
+        "FIGURE {name}: /health/telemetry unhealthy {} s after the kill, healthy {:.1} s after the last restart",
+        watched
+            .unhealthy_at
+            .map_or("never".to_owned(), |s| format!("{s:.0}")),
+        healthy_again.as_secs_f64()
+    );
+    let states: Vec<String> = watched
+        .alert_states
+        .iter()
+        .map(|(s, at)| format!("{s} at {at:.0} s"))
+        .collect();
+    eprintln!(
+        "FIGURE {name}: TelemetryCollectorDown: {} (fires after 2 min down; this stop {} s); resolved {} s after the last restart",
+        states.join(", "),
+        stop_for.as_secs(),
+        alert_resolved.map_or("never".to_owned(), |d| format!("{:.0}", d.as_secs_f64()))
+    );
+    eprintln!(
+        "FIGURE {name}: service RSS before {rss_before:.1} MiB, max during the drill {rss_max:.1} MiB ({} samples)",
+        watched.rss_mib.len()
+    );
+
+    assert_eq!(
+        o.five_xx_during, 0,
+        "{name}: 5xx while the Collector was down"
+    );
+    assert_eq!(
+        o.no_answer_during, 0,
+        "{name}: requests went unanswered while the Collector was down"
+    );
+    assert!(
+        watched.unhealthy_at.is_some(),
+        "{name}: /health/telemetry never turned unhealthy"
+    );
+    assert!(
+        watched
+            .alert_states
+            .iter()
+            .any(|(s, _)| s == "pending" || s == "firing"),
+        "{name}: TelemetryCollectorDown never went pending: {states:?}"
+    );
+    if stop_for >= COLLECTOR_DOWN_FIRES_AFTER {
+        assert!(
+            watched.alert_states.iter().any(|(s, _)| s == "firing"),
+            "{name}: TelemetryCollectorDown never fired in a {} s stop: {states:?}",
+            stop_for.as_secs()
+        );
+    }
+    assert!(
+        alert_resolved.is_some(),
+        "{name}: TelemetryCollectorDown did not resolve within 60 s: {states:?}"
+    );
+    // Bounded: the service's export queues hold at most 8,192 records per signal.
+    assert!(
+        rss_max < rss_before + 200.0,
+        "{name}: the service's RSS grew from {rss_before:.1} to {rss_max:.1} MiB"
+    );
+    assert_complete(name, &o);
+    Ok(())
+}
+
+/// Drill 3: the service sent SIGTERM under load: it finishes what it accepted and
+/// flushes its telemetry, so every answered request's records arrive; `xtask up`
+/// starts it again.
+#[test]
+fn drill_3_service_sigterm_flushes_every_answered_request() -> Result<()> {
+    let _serial = common::serial();
+    require_stack();
+    let name = "service-sigterm";
+    let o = drill(name, || {
+        let fault_start_ms = unix_ms();
+        common::signal_component("service", libc::SIGTERM, Duration::from_secs(30))?;
+        let stopped = Instant::now();
+        common::xtask_up(&[], &[])?;
+        eprintln!(
+            "{name}: service stopped by SIGTERM, started again by xtask up after {:.1} s",
+            stopped.elapsed().as_secs_f64()
+        );
+        Ok(Window {
+            fault_start_ms,
+            repaired_ms: unix_ms(),
+            repaired: Instant::now(),
+        })
+    })?;
+    assert_eq!(o.five_xx_during, 0, "{name}: 5xx around the shutdown");
+    assert_complete(name, &o);
+    Ok(())
+}
+
+/// The longest time between two samples of the busiest request counter series from
+/// `start` to `end` (Unix s), and when it began.
+fn longest_scrape_gap(start: f64, end: f64) -> Result<(f64, f64)> {
+    let range = (end - start).ceil().max(1.0) as u64;
+    let uri = format!("{}/api/v1/query", url(ports::PROMETHEUS));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(15)))
+        .build()
+        .into();
+    let mut resp = agent
+        .get(&uri)
+        .query("query", format!("{COUNT}[{range}s]"))
+        .query("time", format!("{end:.3}"))
+        .call()
+        .with_context(|| format!("raw samples of {COUNT}"))?;
+    let v: Value = serde_json::from_str(&resp.body_mut().read_to_string()?)?;
+    let busiest = v["data"]["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .max_by_key(|r| r["values"].as_array().map_or(0, Vec::len))
+        .context("no samples of the request counter")?;
+    let times: Vec<f64> = busiest["values"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p[0].as_f64())
+        .collect();
+    Ok(times
+        .windows(2)
+        .map(|w| (w[1] - w[0], w[0]))
+        .fold((0.0, start), |a, b| if b.0 > a.0 { b } else { a }))
+}
+
+/// Drill 4: Prometheus restarted under load: the counters go on where they were, with
+/// no gap in the samples beyond the restart itself.
+#[test]
+fn drill_4_prometheus_restart_leaves_no_gap_beyond_itself() -> Result<()> {
+    let _serial = common::serial();
+    require_stack();
+    let name = "prometheus-restart";
+    let mut down = (0.0, 0.0);
+    let o = drill(name, || {
+        let fault_start_ms = unix_ms();
+        let stopped_at = unix_now();
+        common::signal_component("prometheus", libc::SIGTERM, Duration::from_secs(60))?;
+        common::xtask_up(&[], &[])?;
+        down = (stopped_at, unix_now());
+        eprintln!("{name}: Prometheus restarted in {:.1} s", down.1 - down.0);
+        Ok(Window {
+            fault_start_ms,
+            repaired_ms: unix_ms(),
+            repaired: Instant::now(),
+        })
+    })?;
+    let (gap, gap_from) = longest_scrape_gap(down.0 - 60.0, down.1 + 60.0)?;
+    let restart = down.1 - down.0;
+    eprintln!(
+        "FIGURE {name}: Prometheus down {restart:.1} s; longest gap between samples {gap:.1} s (from {:.1} s before the stop)",
+        down.0 - gap_from
+    );
+    // A scrape interval (5 s) on each side of the restart, plus slack for this VM.
+    assert!(
+        gap <= restart + 2.0 * 5.0 + 5.0,
+        "{name}: a {gap:.1} s gap in the counter for a {restart:.1} s restart"
+    );
+    assert_complete(name, &o);
+    Ok(())
+}
