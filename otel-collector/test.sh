@@ -78,7 +78,9 @@ say "Elasticsearch up (security on: the suite reads as elastic-admin, TestAuthen
 rc=0
 say "unit tests: elasticsearchexporter"
 (cd "$HERE/elasticsearchexporter" && go test ${GO_TEST_FLAGS:-} ./...) || rc=1
-say "integration tests (real Collector + real Elasticsearch; about 3 minutes)"
+# The integration tests include the cluster drill (cluster_test.go): it starts
+# its own 3-node cluster on 19200-19202 (ES_CLUSTER_PORT) beside the shared one.
+say "integration tests (real Collector + real Elasticsearch, and a 3-node cluster drill; about 6-7 minutes)"
 (cd "$HERE/integrationtest" && go test -count=1 -timeout 20m ${GO_TEST_FLAGS:-} ./...) || rc=1
 if [ $rc = 0 ]; then say "all Collector tests passed"; else say "FAILED"; fi
 exit $rc

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -84,7 +85,16 @@ func TestMain(m *testing.M) {
 	if st, err := os.Stat(collectorBin); err != nil || st.Mode()&0o111 == 0 {
 		problems = append(problems, fmt.Sprintf("collector binary %s missing (run otel-collector/build.sh): %v", collectorBin, err))
 	}
-	if err := esHealthy(); err != nil {
+	// ES_CLUSTER_DRILL=only runs the cluster drill alone: it starts its own
+	// cluster, so the shared Elasticsearch is neither needed nor checked (the
+	// other tests are not selected rather than run against nothing).
+	clusterOnly := os.Getenv("ES_CLUSTER_DRILL") == "only"
+	if clusterOnly {
+		flag.Parse()
+		if err := flag.Set("test.run", "^TestElasticsearchClusterNodeKill$"); err != nil {
+			problems = append(problems, err.Error())
+		}
+	} else if err := esHealthy(); err != nil {
 		problems = append(problems, fmt.Sprintf("Elasticsearch at %s unreachable (run elastic/es.sh start): %v", esURL, err))
 	}
 	if len(problems) > 0 {
@@ -117,7 +127,20 @@ func esHealthy() error {
 	return nil
 }
 
+// esServer is an Elasticsearch the harness talks to: the shared one of
+// $ES_URL (esShared, what esDo and esCount use) or a drill's own cluster.
+type esServer struct {
+	url   string
+	admin credentials
+}
+
+var esShared = esServer{url: esURL, admin: esAdmin}
+
 func esDo(method, path string, body any) (int, []byte, error) {
+	return esShared.do(method, path, body)
+}
+
+func (s esServer) do(method, path string, body any) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -126,12 +149,12 @@ func esDo(method, path string, body any) (int, []byte, error) {
 		}
 		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequest(method, esURL+path, rd)
+	req, err := http.NewRequest(method, s.url+path, rd)
 	if err != nil {
 		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	esAdmin.authorize(req)
+	s.admin.authorize(req)
 	res, err := httpClient.Do(req)
 	if err != nil {
 		return 0, nil, err
@@ -142,11 +165,13 @@ func esDo(method, path string, body any) (int, []byte, error) {
 }
 
 // esCount refreshes and counts the documents of an index pattern.
-func esCount(pattern string) (int, error) {
-	if _, _, err := esDo("POST", "/"+pattern+"/_refresh?ignore_unavailable=true&allow_no_indices=true", nil); err != nil {
+func esCount(pattern string) (int, error) { return esShared.count(pattern) }
+
+func (s esServer) count(pattern string) (int, error) {
+	if _, _, err := s.do("POST", "/"+pattern+"/_refresh?ignore_unavailable=true&allow_no_indices=true", nil); err != nil {
 		return 0, err
 	}
-	st, b, err := esDo("GET", "/"+pattern+"/_count?ignore_unavailable=true&allow_no_indices=true", nil)
+	st, b, err := s.do("GET", "/"+pattern+"/_count?ignore_unavailable=true&allow_no_indices=true", nil)
 	if err != nil {
 		return 0, err
 	}
@@ -163,30 +188,16 @@ func esCount(pattern string) (int, error) {
 // returns the last count (which may exceed want: the caller checks).
 func waitCount(t *testing.T, pattern string, want int, timeout time.Duration) int {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	last := -1
-	for {
-		n, err := esCount(pattern)
-		if err == nil {
-			last = n
-			if n >= want {
-				// Let stragglers (duplicates would show up here) arrive.
-				time.Sleep(2 * time.Second)
-				if n2, err := esCount(pattern); err == nil {
-					last = n2
-				}
-				return last
-			}
-		}
-		if time.Now().After(deadline) {
-			return last
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	return waitCountOn(t, esShared, pattern, want, timeout)
 }
 
 // seqCounts returns how many documents carry each `seq` value (exact, paginated composite aggregation).
 func seqCounts(t *testing.T, pattern string) map[int64]int {
+	t.Helper()
+	return esShared.seqCounts(t, pattern)
+}
+
+func (s esServer) seqCounts(t *testing.T, pattern string) map[int64]int {
 	t.Helper()
 	out := map[int64]int{}
 	var after map[string]any
@@ -198,7 +209,7 @@ func seqCounts(t *testing.T, pattern string) map[int64]int {
 		if after != nil {
 			comp["after"] = after
 		}
-		st, b, err := esDo("POST", "/"+pattern+"/_search", map[string]any{
+		st, b, err := s.do("POST", "/"+pattern+"/_search", map[string]any{
 			"size": 0, "track_total_hits": true,
 			"aggs": map[string]any{"s": map[string]any{"composite": comp}},
 		})
@@ -314,6 +325,7 @@ type collectorOpts struct {
 	batchMin     int
 	batchMax     int
 	esUser       *credentials // who the exporter logs in as (default elastic-admin)
+	esEndpoint   string       // ES_ENDPOINT (default $ES_URL); a comma-separated list for a cluster
 }
 
 func newCollector(t *testing.T, o collectorOpts) *collector {
@@ -339,8 +351,12 @@ func newCollector(t *testing.T, o collectorOpts) *collector {
 	if o.esUser != nil {
 		user = *o.esUser
 	}
+	endpoint := esURL
+	if o.esEndpoint != "" {
+		endpoint = o.esEndpoint
+	}
 	c.env = append(os.Environ(),
-		"ES_ENDPOINT="+esURL,
+		"ES_ENDPOINT="+endpoint,
 		"ES_USER="+user.user, "ES_PASSWORD="+user.password,
 		"ELASTICSEARCH_USER="+user.user, "ELASTICSEARCH_PASSWORD="+user.password,
 		"LOGS_INDEX="+o.logsIndex,
