@@ -199,25 +199,65 @@ fn elasticsearch_owned(layout: &Layout) -> std::path::PathBuf {
     layout.run_dir().join("elasticsearch.owned")
 }
 
-pub fn elasticsearch_up(layout: &Layout) -> Result<Outcome> {
+/// How many nodes `up` asked for, when more than one (`status` compares).
+pub fn elasticsearch_nodes_file(layout: &Layout) -> PathBuf {
+    layout.run_dir().join("elasticsearch.nodes")
+}
+
+/// The node count `up` last asked for (1 without the file).
+pub fn elasticsearch_nodes_wanted(layout: &Layout) -> u16 {
+    std::fs::read_to_string(elasticsearch_nodes_file(layout))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1)
+}
+
+/// The cluster's health from the first of `nodes` nodes that answers (node 1
+/// may be the one that is down), as elastic-admin.
+pub fn elasticsearch_health(layout: &Layout, nodes: u16) -> Result<serde_json::Value> {
+    let auth = secrets::es_authorization(layout, secrets::es_users::ADMIN)?;
+    let mut last = None;
+    for i in 1..=nodes.max(1) {
+        let health = format!("{}/_cluster/health", url(ports::elasticsearch_node(i)));
+        match probe::get_json_as(&health, &auth) {
+            Ok(v) => return Ok(v),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| anyhow::anyhow!("no Elasticsearch node to ask")))
+}
+
+/// `nodes` > 1 starts a cluster (elastic/es.sh ES_NODES); es.sh switches a
+/// running single node to a cluster and back.
+pub fn elasticsearch_up(layout: &Layout, nodes: u16) -> Result<Outcome> {
     let ours = elasticsearch_owned(layout).exists();
+    std::fs::create_dir_all(layout.run_dir())?;
+    if nodes > 1 {
+        std::fs::write(elasticsearch_nodes_file(layout), format!("{nodes}\n"))?;
+    } else {
+        let _ = std::fs::remove_file(elasticsearch_nodes_file(layout));
+    }
     if Elasticsearch.is_healthy(layout) {
+        let running = elasticsearch_health(layout, nodes)
+            .ok()
+            .and_then(|h| h["number_of_nodes"].as_u64());
         // Re-install the templates (idempotent) so a changed template lands.
-        es_script(layout, "start")?;
-        return Ok(if ours {
+        es_script(layout, "start", nodes)?;
+        return Ok(if running.is_some_and(|n| n != u64::from(nodes)) {
+            Outcome::Restarted
+        } else if ours {
             Outcome::AlreadyRunning
         } else {
             Outcome::Foreign
         });
     }
-    es_script(layout, "start")?;
-    std::fs::create_dir_all(layout.run_dir())?;
+    es_script(layout, "start", nodes)?;
     std::fs::write(elasticsearch_owned(layout), "started by cargo xtask up\n")?;
     Ok(Outcome::Started)
 }
 
 pub fn elasticsearch_install(layout: &Layout) -> Result<()> {
-    es_script(layout, "install")
+    es_script(layout, "install", 1)
 }
 
 /// Stops Elasticsearch when `up` started it.
@@ -227,21 +267,24 @@ pub fn elasticsearch_down(layout: &Layout) -> Result<bool> {
         return Ok(false);
     }
     let was_up = Elasticsearch.is_healthy(layout);
-    es_script(layout, "stop")?;
+    // es.sh stops every node it finds, a cluster's too.
+    es_script(layout, "stop", 1)?;
     let _ = std::fs::remove_file(owned);
+    let _ = std::fs::remove_file(elasticsearch_nodes_file(layout));
     Ok(was_up)
 }
 
-/// The server's current pid, from es.sh's own pid file.
+/// The server's current pid, from es.sh's own pid file (a cluster's node 1).
 pub fn elasticsearch_pid(layout: &Layout) -> Option<i32> {
-    std::fs::read_to_string(layout.data_dir(Elasticsearch.name()).join("es.pid"))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+    let dir = layout.data_dir(Elasticsearch.name());
+    [dir.join("es.pid"), dir.join("node-1").join("es.pid")]
+        .iter()
+        .find_map(|f| std::fs::read_to_string(f).ok()?.trim().parse().ok())
 }
 
-fn es_script(layout: &Layout, verb: &str) -> Result<()> {
+/// Runs elastic/es.sh; `nodes` > 1 sets ES_NODES (one node leaves it unset, as
+/// before clusters existed).
+fn es_script(layout: &Layout, verb: &str, nodes: u16) -> Result<()> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -250,6 +293,7 @@ fn es_script(layout: &Layout, verb: &str) -> Result<()> {
         .arg(verb)
         .env("STACK_DIR", &layout.state)
         .env("ES_PORT", ports::ELASTICSEARCH.to_string())
+        .envs((nodes > 1).then(|| ("ES_NODES", nodes.to_string())))
         .stdout(log.try_clone()?)
         .stderr(log)
         .status()
@@ -294,7 +338,7 @@ pub fn collector_config(layout: &Layout, config: &str) -> PathBuf {
     }
 }
 
-pub fn collector_up(layout: &Layout, bin: &Path, config: &Path) -> Result<Outcome> {
+pub fn collector_up(layout: &Layout, bin: &Path, config: &Path, es_nodes: u16) -> Result<Outcome> {
     let storage = layout.data_dir(Collector.name()).join("queue");
     std::fs::create_dir_all(&storage)?;
     let stamp = read(&bin.with_file_name(".build-hash")).unwrap_or_default();
@@ -303,19 +347,20 @@ pub fn collector_up(layout: &Layout, bin: &Path, config: &Path) -> Result<Outcom
         &stamp,
         config.as_os_str().as_encoded_bytes(),
         &text,
-        config_env(&String::from_utf8_lossy(&text), layout).as_bytes(),
+        config_env(&String::from_utf8_lossy(&text), layout, es_nodes).as_bytes(),
     ]);
     let mut cmd = Command::new(bin);
     cmd.arg("--config").arg(config);
     cmd.env("OTELCOL_STORAGE_DIR", &storage);
-    cmd.envs(collector_env(layout)?);
+    cmd.envs(collector_env(layout, es_nodes)?);
     ensure_running(layout, Collector, cmd, &fp, Duration::from_secs(60))
 }
 
 /// The exporter's Elasticsearch credentials (the config's ELASTICSEARCH_USER and
 /// ELASTICSEARCH_PASSWORD placeholders): the create-only writer, unless the caller
-/// set them.
-fn collector_env(layout: &Layout) -> Result<Vec<(&'static str, String)>> {
+/// set them. A cluster adds ELASTICSEARCH_ENDPOINT, every node (unless the caller
+/// set it); one node leaves the config's default.
+fn collector_env(layout: &Layout, es_nodes: u16) -> Result<Vec<(&'static str, String)>> {
     let user = std::env::var("ELASTICSEARCH_USER")
         .ok()
         .filter(|u| !u.is_empty())
@@ -324,16 +369,32 @@ fn collector_env(layout: &Layout) -> Result<Vec<(&'static str, String)>> {
         Ok(p) if !p.is_empty() => p,
         _ => secrets::es_password(layout, &user)?,
     };
-    Ok(vec![
+    let mut env = vec![
         ("ELASTICSEARCH_USER", user),
         ("ELASTICSEARCH_PASSWORD", password),
-    ])
+    ];
+    env.extend(cluster_endpoint(
+        es_nodes,
+        std::env::var("ELASTICSEARCH_ENDPOINT").ok().as_deref(),
+    ));
+    Ok(env)
+}
+
+/// ELASTICSEARCH_ENDPOINT for a cluster of `nodes`, unless the caller set one.
+fn cluster_endpoint(nodes: u16, caller: Option<&str>) -> Option<(&'static str, String)> {
+    let caller_set = caller.is_some_and(|v| !v.is_empty());
+    (nodes > 1 && !caller_set).then(|| {
+        (
+            "ELASTICSEARCH_ENDPOINT",
+            ports::elasticsearch_endpoints(nodes),
+        )
+    })
 }
 
 /// The values of the `${env:NAME}` placeholders a Collector config reads: changing
 /// one must restart the Collector like a config edit does.
-fn config_env(config: &str, layout: &Layout) -> String {
-    let ours = collector_env(layout).unwrap_or_default();
+fn config_env(config: &str, layout: &Layout, es_nodes: u16) -> String {
+    let ours = collector_env(layout, es_nodes).unwrap_or_default();
     config
         .split("${env:")
         .skip(1)
@@ -541,4 +602,31 @@ pub fn service_up(layout: &Layout, bin: &Path) -> Result<Outcome> {
     let mut cmd = Command::new(bin);
     cmd.envs(env);
     ensure_running(layout, Service, cmd, &fp, Duration::from_secs(30))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cluster_endpoint;
+
+    #[test]
+    fn one_node_leaves_the_collector_config_default() {
+        assert_eq!(cluster_endpoint(1, None), None);
+    }
+
+    #[test]
+    fn a_cluster_gives_the_collector_every_node() {
+        assert_eq!(
+            cluster_endpoint(3, None),
+            Some((
+                "ELASTICSEARCH_ENDPOINT",
+                "http://127.0.0.1:9200,http://127.0.0.1:9201,http://127.0.0.1:9202".into()
+            ))
+        );
+        assert!(cluster_endpoint(3, Some("")).is_some());
+    }
+
+    #[test]
+    fn the_callers_endpoint_wins() {
+        assert_eq!(cluster_endpoint(3, Some("http://es.example:9200")), None);
+    }
 }

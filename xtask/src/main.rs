@@ -37,6 +37,12 @@ enum Cmd {
         /// Start the stack without the AlertingScout service.
         #[arg(long)]
         no_service: bool,
+        /// Elasticsearch nodes: 1 (a single node on 9200) or a cluster on
+        /// loopback, HTTP 9200.. and transport 9300.., indices with one replica;
+        /// the Collector then lists every node (docs/scaling.md).
+        #[arg(long, default_value_t = 1,
+              value_parser = clap::value_parser!(u16).range(1..=i64::from(xtask::ports::MAX_ES_NODES)))]
+        es_nodes: u16,
     },
     /// Stop what `up` started.
     Down,
@@ -66,11 +72,13 @@ fn main() {
         Cmd::Up {
             collector_config,
             no_service,
+            es_nodes,
         } => up::run(
             &layout,
             &up::Options {
                 collector_config,
                 service: !no_service,
+                es_nodes,
             },
         ),
         Cmd::Down => down::run(&layout),

@@ -39,6 +39,7 @@ pub fn run(layout: &Layout) -> Result<()> {
 
 fn pipeline(layout: &Layout) {
     println!("pipeline");
+    elasticsearch_cluster(layout);
     match probe::get_json(&format!("{}/api/v1/targets", url(ports::PROMETHEUS))) {
         Ok(v) => {
             let targets = v["data"]["activeTargets"]
@@ -79,6 +80,39 @@ fn pipeline(layout: &Layout) {
             println!("  service telemetry export: FAILING (HTTP {code} from {telemetry})")
         }
         None => println!("  service telemetry export: service not reachable"),
+    }
+}
+
+/// Cluster health and node count; a cluster started with `up --es-nodes N` also
+/// shows N, and which nodes answer.
+fn elasticsearch_cluster(layout: &Layout) {
+    let wanted = c::elasticsearch_nodes_wanted(layout);
+    match c::elasticsearch_health(layout, wanted) {
+        Ok(h) => {
+            let nodes = h["number_of_nodes"].as_u64().unwrap_or(0);
+            let of = if wanted > 1 {
+                format!(" of {wanted}")
+            } else {
+                String::new()
+            };
+            println!(
+                "  elasticsearch cluster {} {nodes}{of} node(s), {} unassigned shard(s)",
+                h["status"].as_str().unwrap_or("?"),
+                h["unassigned_shards"]
+            );
+        }
+        Err(e) => println!("  elasticsearch cluster health: {e:#}"),
+    }
+    if wanted > 1 {
+        for i in 1..=wanted {
+            let port = ports::elasticsearch_node(i);
+            let state = if probe::port_in_use(port) {
+                "up"
+            } else {
+                "DOWN"
+            };
+            println!("  elasticsearch node-{i} {:<5} {}", state, url(port));
+        }
     }
 }
 

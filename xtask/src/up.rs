@@ -17,6 +17,8 @@ use xtask::probe;
 pub struct Options {
     pub collector_config: String,
     pub service: bool,
+    /// Elasticsearch nodes: 1, or a cluster (elastic/es.sh ES_NODES).
+    pub es_nodes: u16,
 }
 
 fn step<T>(name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
@@ -68,7 +70,9 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<()> {
         });
         let es = s.spawn(|| -> Result<()> {
             step("Elasticsearch install", || c::elasticsearch_install(layout))?;
-            start_step("Elasticsearch", || c::elasticsearch_up(layout))
+            start_step("Elasticsearch", || {
+                c::elasticsearch_up(layout, opts.es_nodes)
+            })
         });
         (join(packages), join(collector), join(rust), join(es))
     });
@@ -82,7 +86,7 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<()> {
 
     eprintln!("==> starting");
     start_step("Collector", || {
-        c::collector_up(layout, &collector_bin, &config)
+        c::collector_up(layout, &collector_bin, &config, opts.es_nodes)
     })?;
     start_step("oncall serve (alert relay)", || {
         c::oncall_up(layout, &rust_bins.oncall)
@@ -98,7 +102,7 @@ pub fn run(layout: &Layout, opts: &Options) -> Result<()> {
         total.elapsed().as_secs_f64(),
         config.display()
     );
-    print_urls(opts.service);
+    print_urls(opts.service, opts.es_nodes);
     warn_if_pipeline_unhealthy(opts.service);
     Ok(())
 }
@@ -108,9 +112,19 @@ fn join<T>(h: thread::ScopedJoinHandle<'_, Result<T>>) -> Result<T> {
         .map_err(|_| anyhow!("a preparation thread panicked"))?
 }
 
-fn print_urls(service: bool) {
+fn print_urls(service: bool, es_nodes: u16) {
+    let elasticsearch = if es_nodes > 1 {
+        format!(
+            "{} ({es_nodes} nodes, {}..{})",
+            url(ports::ELASTICSEARCH),
+            ports::ELASTICSEARCH,
+            ports::elasticsearch_node(es_nodes)
+        )
+    } else {
+        url(ports::ELASTICSEARCH)
+    };
     let mut rows = vec![
-        ("Elasticsearch", url(ports::ELASTICSEARCH)),
+        ("Elasticsearch", elasticsearch),
         (
             "Collector OTLP gRPC / HTTP",
             format!("{} / {}", url(ports::OTLP_GRPC), url(ports::OTLP_HTTP)),

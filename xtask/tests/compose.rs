@@ -479,14 +479,15 @@ fn native_configs_use_the_port_contract() {
         ),
         format!("127.0.0.1:{}", ports::COLLECTOR_PROMETHEUS_EXPORTER)
     );
-    assert_eq!(
-        resolve_defaults(
-            cfg["exporters"]["elasticsearch"]["endpoints"][0]
-                .as_str()
-                .unwrap_or_default()
-        ),
-        url(ports::ELASTICSEARCH)
+    // One placeholder holds every node, comma-separated (`up --es-nodes N` sets
+    // it; docs/scaling.md); its default is the single node.
+    let endpoints = resolve_defaults(
+        cfg["exporters"]["elasticsearch"]["endpoints"]
+            .as_str()
+            .unwrap_or_default(),
     );
+    assert_eq!(endpoints, ports::elasticsearch_endpoints(1));
+    assert_eq!(endpoints, url(ports::ELASTICSEARCH));
 
     let prom = yaml("prometheus/prometheus.yml");
     let mut targets = BTreeMap::new();
