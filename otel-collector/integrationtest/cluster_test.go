@@ -258,8 +258,11 @@ func clusterNodeKill(t *testing.T, c *esCluster, name string, victimOf func(stri
 	killed := time.Now()
 	t.Logf("SIGKILLed %s with %d records acknowledged", victim, ackedAtKill)
 
-	// While it is down: yellow (a copy of every shard is left), never red.
+	// While it is down: yellow (a copy of every shard is left), never red; and
+	// the Collector keeps indexing through the other nodes of its list rather
+	// than holding everything in its queue until the dead one returns.
 	statuses := map[string]int{}
+	indexedAtKill := c.countAny(t, pattern)
 	for time.Since(killed) < down {
 		if status, _, err := c.health(); err == nil {
 			statuses[status]++
@@ -273,6 +276,10 @@ func clusterNodeKill(t *testing.T, c *esCluster, name string, victimOf func(stri
 	}
 	if statuses["yellow"] == 0 {
 		t.Errorf("the cluster never went yellow while %s was down: %v", victim, statuses)
+	}
+	indexedWhileDown := c.countAny(t, pattern) - indexedAtKill
+	if indexedWhileDown <= 0 {
+		t.Errorf("nothing was indexed while %s was down: the Collector must use the other nodes", victim)
 	}
 
 	restarted := time.Now()
@@ -316,8 +323,8 @@ func clusterNodeKill(t *testing.T, c *esCluster, name string, victimOf func(stri
 	fig := "FIGURE es-cluster-" + name
 	fmt.Printf("%s: records sent %d (acknowledged %d, refused %d), indexed %d distinct (%d documents), duplicated %d, lost %d\n",
 		fig, s.next, acked, refused, len(counts), indexed, dupRecords, lost)
-	fmt.Printf("%s: %s SIGKILLed at %d records/s with %d acknowledged, down %s (health while down %v); joined %.1f s after its restart; green %.1f s after its restart\n",
-		fig, victim, rate, ackedAtKill, down.Round(time.Second), statuses, joined.Seconds(), toGreen.Seconds())
+	fmt.Printf("%s: %s SIGKILLed at %d records/s with %d acknowledged, down %s (health while down %v, %d records indexed meanwhile); joined %.1f s after its restart; green %.1f s after its restart\n",
+		fig, victim, rate, ackedAtKill, down.Round(time.Second), statuses, indexedWhileDown, joined.Seconds(), toGreen.Seconds())
 	if s.errs > 0 {
 		t.Errorf("the Collector refused %d OTLP requests (last: %v)", s.errs, s.lastErr)
 	}
@@ -335,6 +342,25 @@ func clusterNodeKill(t *testing.T, c *esCluster, name string, victimOf func(stri
 		t.Errorf("%v documents failed (permanent errors) during a node loss", f)
 	}
 	t.Logf("exporter outcomes: %s", grepLines(m, "otelcol_elasticsearch_docs_processed{"))
+}
+
+// countAny refreshes and counts through any live node.
+func (c *esCluster) countAny(t *testing.T, pattern string) int {
+	t.Helper()
+	if _, _, err := c.any("POST", "/"+pattern+"/_refresh"); err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	st, b, err := c.any("GET", "/"+pattern+"/_count")
+	if err != nil || st != 200 {
+		t.Fatalf("_count: %v HTTP %d %s", err, st, b)
+	}
+	var r struct {
+		Count int `json:"count"`
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r.Count
 }
 
 // waitCountOn polls a server until the pattern holds want documents or the
