@@ -39,7 +39,12 @@ pub async fn telemetry(State(state): State<AppState>) -> Response {
 
 pub async fn prometheus(State(state): State<AppState>) -> Response {
     let Some(registry) = state.telemetry.prometheus() else {
-        return StatusCode::NOT_FOUND.into_response();
+        // The endpoint is on but telemetry is off (OTEL_SDK_DISABLED=true): no metrics.
+        return crate::error::ApiError::NoRoute {
+            method: "GET".into(),
+            path: "/metrics (telemetry is disabled)".into(),
+        }
+        .into_response();
     };
     match crate::telemetry::prometheus::render(registry) {
         Ok(text) => (

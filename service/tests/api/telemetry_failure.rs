@@ -169,3 +169,17 @@ async fn records_kept_during_a_collector_outage_arrive_when_it_returns() {
     let kept = kept(&sink);
     assert_eq!(kept, 40, "every request of the outage, none twice");
 }
+
+#[tokio::test]
+async fn the_prometheus_endpoint_with_telemetry_disabled_answers_a_json_404() {
+    let app = TestApp::spawn_with(&[
+        ("OTEL_SDK_DISABLED", "true"),
+        ("ALERTINGSCOUT_PROMETHEUS_METRICS", "on"),
+    ])
+    .await;
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), 404);
+    let (code, _) = crate::helpers::error_of(response).await;
+    assert_eq!(code, "no_route");
+    assert_eq!(app.get("/projects").await.status(), 200);
+}
