@@ -793,3 +793,226 @@ fn drill_4_prometheus_restart_leaves_no_gap_beyond_itself() -> Result<()> {
     assert_complete(name, &o);
     Ok(())
 }
+
+/// Moves every file of `from` into `to` (created), copying then removing, so it works
+/// across file systems (the queue folder and its tmpfs).
+fn move_files(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("{}", to.display()))?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("{}", from.display()))? {
+        let path = entry?.path();
+        if path.is_file() {
+            let target = to.join(path.file_name().context("a file without a name")?);
+            std::fs::copy(&path, &target)
+                .with_context(|| format!("{} -> {}", path.display(), target.display()))?;
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+fn run(program: &str, args: &[&str]) -> Result<()> {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .with_context(|| format!("running {program}"))?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{program} {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// The Collector's queue folder (file_storage, OTELCOL_STORAGE_DIR as `xtask up` sets
+/// it) on a tmpfs of a few MiB, with the queue files carried over. Put back on the
+/// disk however the drill ends.
+struct SmallQueueDisk {
+    queue: PathBuf,
+    backup: PathBuf,
+    mounted: bool,
+}
+
+impl SmallQueueDisk {
+    fn mount(size_mib: u64) -> Result<SmallQueueDisk> {
+        // SAFETY: geteuid has no preconditions.
+        anyhow::ensure!(
+            unsafe { libc::geteuid() } == 0,
+            "drill 5 mounts a size-limited tmpfs over the Collector's queue folder: run it as root"
+        );
+        let l = layout();
+        let mut disk = SmallQueueDisk {
+            queue: l.data_dir("collector").join("queue"),
+            backup: l.root.join("target/reliability/queue-backup"),
+            mounted: false,
+        };
+        common::signal_component("collector", libc::SIGTERM, Duration::from_secs(60))?;
+        move_files(&disk.queue, &disk.backup)?;
+        let queue = disk.queue.display().to_string();
+        run(
+            "mount",
+            &[
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size_mib}m"),
+                "tmpfs",
+                &queue,
+            ],
+        )?;
+        disk.mounted = true;
+        move_files(&disk.backup, &disk.queue)?;
+        common::xtask_up(&[], &[])?;
+        Ok(disk)
+    }
+
+    /// Bytes still free on the queue's file system.
+    fn available(&self) -> Result<u64> {
+        let path = std::ffi::CString::new(self.queue.as_os_str().as_encoded_bytes())?;
+        // SAFETY: statvfs(3) into a zeroed struct, with a NUL-terminated path.
+        let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+        let rc = unsafe { libc::statvfs(path.as_ptr(), &mut st) };
+        anyhow::ensure!(rc == 0, "statvfs: {}", std::io::Error::last_os_error());
+        Ok(st.f_bavail as u64 * st.f_frsize as u64)
+    }
+
+    /// Fills the file system to the last byte (written, not sparse: tmpfs only counts
+    /// written pages).
+    fn fill(&self) -> Result<PathBuf> {
+        use std::io::Write;
+        let filler = self.queue.join("filler");
+        let mut file = std::fs::File::create(&filler)?;
+        let chunk = vec![0u8; 4096];
+        loop {
+            match file.write_all(&chunk) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => return Ok(filler),
+                Err(e) => return Err(e).context("filling the queue's disk"),
+            }
+        }
+    }
+
+    /// The Collector stopped, its queue files back on the disk, then started again by
+    /// `xtask up` from those files (fails when they no longer open).
+    fn restore(&mut self) -> Result<()> {
+        if !self.mounted {
+            return Ok(());
+        }
+        if common::component_pid("collector").is_some() {
+            common::signal_component("collector", libc::SIGTERM, Duration::from_secs(60))?;
+        }
+        let _ = std::fs::remove_file(self.queue.join("filler"));
+        move_files(&self.queue, &self.backup)?;
+        run("umount", &[&self.queue.display().to_string()])?;
+        self.mounted = false;
+        move_files(&self.backup, &self.queue)?;
+        common::xtask_up(&[], &[])
+    }
+}
+
+impl Drop for SmallQueueDisk {
+    fn drop(&mut self) {
+        if let Err(e) = self.restore() {
+            eprintln!("putting the Collector's queue back on the disk: {e:#}");
+        }
+    }
+}
+
+/// The Collector's own count of records its exporters could not queue.
+fn enqueue_failed() -> f64 {
+    let Ok(mut resp) = ureq::get(&format!("{}/metrics", url(ports::COLLECTOR_METRICS))).call()
+    else {
+        return 0.0;
+    };
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    text.lines()
+        .filter(|l| l.starts_with("otelcol_exporter_enqueue_failed_"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// Drill 5: the disk of the Collector's queue nearly full (a 16 MiB tmpfs filled to
+/// 256 KiB free) while Elasticsearch is down, so the queue must grow: the Collector
+/// reports it, keeps running, and once space returns and Elasticsearch is back every
+/// record arrives; its queue files still open after a restart (nothing corrupt).
+#[test]
+fn drill_5_collector_queue_disk_full_reports_and_recovers() -> Result<()> {
+    let _serial = common::serial();
+    require_stack();
+    let name = "queue-disk-full";
+    let mut disk = SmallQueueDisk::mount(16)?;
+    let log = layout().log_file("collector");
+    let log_offset = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+    let failed_before = enqueue_failed();
+    let mut reported = (0.0, String::new());
+    let mut alive = true;
+    let o = drill(name, || {
+        let fault_start_ms = unix_ms();
+        stop_elasticsearch()?;
+        let filler = disk.fill()?;
+        eprintln!(
+            "{name}: Elasticsearch stopped, queue disk full ({} KiB free) until the Collector reports it",
+            disk.available()? / 1024
+        );
+        // The queue files have free pages: it takes a while before they must grow.
+        let report = || {
+            let text = std::fs::read(&log).unwrap_or_default();
+            let tail = String::from_utf8_lossy(text.get(log_offset as usize..).unwrap_or_default())
+                .into_owned();
+            let line: String = tail
+                .lines()
+                .find(|l| l.contains("no space left on device"))
+                .unwrap_or_default()
+                .chars()
+                .take(400)
+                .collect();
+            (enqueue_failed() - failed_before, line)
+        };
+        let full = Instant::now();
+        while full.elapsed() < Duration::from_secs(150) {
+            alive &= common::component_pid("collector").is_some();
+            reported = report();
+            if reported.0 > 0.0 || !reported.1.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        eprintln!(
+            "{name}: reported after {:.0} s of a full disk; 10 s more",
+            full.elapsed().as_secs_f64()
+        );
+        std::thread::sleep(Duration::from_secs(10));
+        alive &= common::component_pid("collector").is_some();
+        reported = report();
+        std::fs::remove_file(&filler)?;
+        restart_backends()?;
+        eprintln!("{name}: space freed, Elasticsearch started again");
+        Ok(Window {
+            fault_start_ms,
+            repaired_ms: unix_ms(),
+            repaired: Instant::now(),
+        })
+    })?;
+    eprintln!(
+        "FIGURE {name}: Collector enqueue failures while full: {:.0}; its log: {}",
+        reported.0,
+        if reported.1.is_empty() {
+            "no \"no space left on device\" line"
+        } else {
+            &reported.1
+        }
+    );
+    let restored = disk.restore();
+    eprintln!(
+        "FIGURE {name}: Collector restarted from the queue files on disk: {}",
+        if restored.is_ok() { "ok" } else { "FAILED" }
+    );
+    restored?;
+    assert!(alive, "{name}: the Collector died while its disk was full");
+    assert!(
+        reported.0 > 0.0 || !reported.1.is_empty(),
+        "{name}: the Collector did not report the full disk (no enqueue failures, no log line)"
+    );
+    assert_complete(name, &o);
+    Ok(())
+}
