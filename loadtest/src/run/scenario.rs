@@ -450,6 +450,7 @@ mod tests {
             [
                 "alert-drill",
                 "average-load",
+                "reliability",
                 "smoke",
                 "soak",
                 "spike",
