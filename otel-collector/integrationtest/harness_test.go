@@ -85,10 +85,10 @@ func TestMain(m *testing.M) {
 	if st, err := os.Stat(collectorBin); err != nil || st.Mode()&0o111 == 0 {
 		problems = append(problems, fmt.Sprintf("collector binary %s missing (run otel-collector/build.sh): %v", collectorBin, err))
 	}
-	// ES_CLUSTER_DRILL=only runs the cluster drill alone: it starts its own
-	// cluster, so the shared Elasticsearch is neither needed nor checked (the
-	// other tests are not selected rather than run against nothing).
-	clusterOnly := os.Getenv("ES_CLUSTER_DRILL") == "only"
+	// ES_CLUSTER_DRILL=only (or full) runs the cluster drill alone: it starts
+	// its own cluster, so the shared Elasticsearch is neither needed nor checked
+	// (the other tests are not selected rather than run against nothing).
+	clusterOnly := os.Getenv("ES_CLUSTER_DRILL") == "only" || os.Getenv("ES_CLUSTER_DRILL") == "full"
 	if clusterOnly {
 		flag.Parse()
 		if err := flag.Set("test.run", "^TestElasticsearchClusterNodeKill$"); err != nil {
