@@ -323,7 +323,7 @@ cmd_start() {
   ensure_user
   if is_root; then chown -R "$ES_USER" "$STACK/elasticsearch"; fi
   if [ "$ES_SECURITY" = true ]; then cmd_users; fi
-  log "starting elasticsearch on $URL (heap $ES_HEAP, security $ES_SECURITY) as $(is_root && echo "$ES_USER" || id -un)"
+  log "starting elasticsearch on $URL (heap $ES_HEAP, security $ES_SECURITY) as $(if is_root; then echo "$ES_USER"; else id -un; fi)"
   local sec=(-E xpack.security.enabled=false)
   if [ "$ES_SECURITY" = true ]; then
     sec=(-E xpack.security.enabled=true -E xpack.security.http.ssl.enabled=false -E xpack.security.transport.ssl.enabled=false)

@@ -45,10 +45,11 @@ for mod in elasticsearchexporter integrationtest; do
 done
 
 started_es=0
+# shellcheck disable=SC2317 # reached through the trap below
 cleanup() {
   local rc=$?
   if [ "$started_es" = 1 ]; then say "stopping Elasticsearch"; "$REPO/elastic/es.sh" stop || true; fi
-  exit $rc
+  exit "$rc"
 }
 trap cleanup EXIT INT TERM
 
@@ -77,10 +78,13 @@ say "Elasticsearch up (security on: the suite reads as elastic-admin, TestAuthen
 
 rc=0
 say "unit tests: elasticsearchexporter"
+# GO_TEST_FLAGS is split into words on purpose (several flags).
+# shellcheck disable=SC2086
 (cd "$HERE/elasticsearchexporter" && go test ${GO_TEST_FLAGS:-} ./...) || rc=1
 # The integration tests include the cluster drill (cluster_test.go): it starts
 # its own 3-node cluster on 19200-19202 (ES_CLUSTER_PORT) beside the shared one.
 say "integration tests (real Collector + real Elasticsearch, and a 3-node cluster drill; about 6-7 minutes)"
+# shellcheck disable=SC2086
 (cd "$HERE/integrationtest" && go test -count=1 -timeout 20m ${GO_TEST_FLAGS:-} ./...) || rc=1
 if [ $rc = 0 ]; then say "all Collector tests passed"; else say "FAILED"; fi
 exit $rc
