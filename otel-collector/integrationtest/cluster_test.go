@@ -122,7 +122,7 @@ func startCluster(t *testing.T) *esCluster {
 	c.env = append(os.Environ(),
 		"ES_NODES="+strconv.Itoa(clusterNodes), "ES_PORT="+strconv.Itoa(port), "STACK_DIR="+stack,
 		// The zip the shared stack downloaded: no second download.
-		"ES_CACHE="+filepath.Join(envOr("STACK_DIR", filepath.Join(repoRoot, ".stack")), "cache"))
+		"ES_CACHE="+envOr("ES_CACHE", filepath.Join(envOr("STACK_DIR", filepath.Join(repoRoot, ".stack")), "cache")))
 	// Registered after TempDir, so it runs before the folder is removed.
 	t.Cleanup(func() {
 		if t.Failed() {
