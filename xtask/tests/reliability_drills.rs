@@ -17,7 +17,10 @@
 //!
 //! The drills: 1. Elasticsearch stopped; 2. the Collector SIGKILLed, then stopped;
 //! 3. the service sent SIGTERM; 4. Prometheus restarted; 5. the Collector's queue disk
-//! full (a 16 MiB tmpfs; needs root). Each repairs through `xtask up`.
+//! full (a 16 MiB tmpfs; needs root); 6. the spike scenario (loadtest/scenarios/
+//! spike.toml, up to 800 requests/s); 7. the soak scenario (soak.toml, 100 requests/s,
+//! memory sampled each minute; RELIABILITY_SOAK_MINUTES, 3 by default, 30 for the
+//! issue's full soak). Drills 1-5 repair through `xtask up`.
 //!
 //! Run one at a time, in order (they share the stack):
 //! `cargo build -p loadtest && cargo test -p xtask --features stack-tests --test reliability_drills -- --nocapture --test-threads=1`.
@@ -59,7 +62,7 @@ struct Load {
 impl Load {
     /// The debug build of the load generator: `cargo test` holds the build lock, so it
     /// is built beforehand (scripts/test.sh does), not from here.
-    fn start(drill: &str) -> Result<Load> {
+    fn start(drill: &str, scenario: &str) -> Result<Load> {
         let root = layout().root;
         let bin = root.join("target/debug/loadtest");
         anyhow::ensure!(
@@ -73,12 +76,7 @@ impl Load {
         let log = dir.join(format!("{drill}.loadtest.log"));
         let child = Command::new(bin)
             .current_dir(&root)
-            .args([
-                "run",
-                "loadtest/scenarios/reliability.toml",
-                "--no-fidelity",
-                "--quiet",
-            ])
+            .args(["run", scenario, "--no-fidelity", "--quiet"])
             .arg("--requests-out")
             .arg(&requests)
             .args(["--target", &url(ports::SERVICE)])
@@ -274,11 +272,26 @@ struct Outcome {
     no_answer_during: u64,
 }
 
+/// The drills' steady load (20 requests/s, no health routes).
+const STEADY_SCENARIO: &str = "loadtest/scenarios/reliability.toml";
+
 /// The whole drill: load, `fault` (returns once the component is back), load, then
 /// the count. Prints the FIGURE lines; the caller asserts.
 fn drill(name: &str, fault: impl FnOnce() -> Result<Window>) -> Result<Outcome> {
+    drill_with(name, STEADY_SCENARIO, fault).map(|run| run.outcome)
+}
+
+/// A drill's outcome with the load generator's record of every request.
+struct Run {
+    outcome: Outcome,
+    sent: Vec<Sent>,
+}
+
+/// `drill` with another scenario (one without health routes: they are left out of the
+/// Prometheus count).
+fn drill_with(name: &str, scenario: &str, fault: impl FnOnce() -> Result<Window>) -> Result<Run> {
     let prom_start = unix_now() - 1.0;
-    let load = Load::start(name)?;
+    let load = Load::start(name, scenario)?;
     let load_started = Instant::now();
     std::thread::sleep(STEADY);
     let window = fault()?;
@@ -418,13 +431,16 @@ fn drill(name: &str, fault: impl FnOnce() -> Result<Window>) -> Result<Outcome> 
             DRAIN_LIMIT.as_secs()
         ),
     }
-    Ok(Outcome {
-        logs,
-        spans,
-        prom_counted,
-        served,
-        five_xx_during,
-        no_answer_during,
+    Ok(Run {
+        outcome: Outcome {
+            logs,
+            spans,
+            prom_counted,
+            served,
+            five_xx_during,
+            no_answer_during,
+        },
+        sent,
     })
 }
 
@@ -1071,5 +1087,164 @@ fn drill_5_collector_queue_disk_full_reports_and_recovers() -> Result<()> {
         "{name}: the Collector did not report the full disk (no enqueue failures, no log line)"
     );
     assert_complete(name, &o);
+    Ok(())
+}
+
+/// Resident memory of Elasticsearch (its pid file from elastic/es.sh), in MiB.
+fn elasticsearch_rss() -> Option<f64> {
+    let pid_file = layout().state.join("elasticsearch/es.pid");
+    let pid: i32 = std::fs::read_to_string(pid_file)
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()?;
+    common::rss_mib(pid)
+}
+
+/// Least-squares slope of (minutes, MiB) samples, in MiB per hour.
+fn slope_per_hour(samples: &[(f64, f64)]) -> f64 {
+    let n = samples.len() as f64;
+    if n < 2.0 {
+        return f64::NAN;
+    }
+    let (mx, my) = samples
+        .iter()
+        .fold((0.0, 0.0), |(x, y), (a, b)| (x + a / n, y + b / n));
+    let (num, den) = samples.iter().fold((0.0, 0.0), |(num, den), (x, y)| {
+        (num + (x - mx) * (y - my), den + (x - mx) * (x - mx))
+    });
+    num / den * 60.0
+}
+
+fn soak_minutes() -> u64 {
+    std::env::var("RELIABILITY_SOAK_MINUTES")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(3)
+}
+
+/// Drill 6: the spike scenario (loadtest/scenarios/spike.toml: 20/s, to 800/s within
+/// 10 s, 20 s there, back) against the stack: no 5xx, nothing lost; the recovery time
+/// is how long after the surge the per-second median latency is back within 50 % of
+/// the median before it.
+#[test]
+fn drill_6_spike_serves_without_5xx_and_loses_nothing() -> Result<()> {
+    let _serial = common::serial();
+    require_stack();
+    let name = "spike";
+    // The scenario's own timeline: the surge starts 20 s in and is over 60 s in; the
+    // drill waits STEADY (15 s) before the fault closure runs.
+    let mut surge = (0u64, 0u64);
+    let o = drill_with(name, "loadtest/scenarios/spike.toml", || {
+        let started_ms = unix_ms() - STEADY.as_millis() as u64;
+        let fault_start_ms = started_ms + 20_000;
+        let repaired_ms = started_ms + 60_000;
+        std::thread::sleep(Duration::from_millis(repaired_ms.saturating_sub(unix_ms())));
+        surge = (fault_start_ms, repaired_ms);
+        Ok(Window {
+            fault_start_ms,
+            repaired_ms,
+            repaired: Instant::now(),
+        })
+    })?;
+    let sent = &o.sent;
+    let mut before: Vec<f64> = sent
+        .iter()
+        .filter(|s| s.status != 0 && s.sent_unix_ms < surge.0)
+        .map(|s| s.latency_us as f64 / 1000.0)
+        .collect();
+    let baseline = median_ms(&mut before);
+    // Per second after the surge: the first second whose median is back near the baseline.
+    let mut recovered_after = None;
+    for second in 0..60u64 {
+        let from = surge.1 + second * 1000;
+        let mut lat: Vec<f64> = sent
+            .iter()
+            .filter(|s| s.status != 0 && s.sent_unix_ms >= from && s.sent_unix_ms < from + 1000)
+            .map(|s| s.latency_us as f64 / 1000.0)
+            .collect();
+        if !lat.is_empty() && median_ms(&mut lat) <= baseline * 1.5 {
+            recovered_after = Some(second);
+            break;
+        }
+    }
+    let five_xx = sent.iter().filter(|s| s.status >= 500).count();
+    let no_answer = sent.iter().filter(|s| s.status == 0).count();
+    let mut peak: Vec<f64> = sent
+        .iter()
+        .filter(|s| s.status != 0 && s.sent_unix_ms >= surge.0 && s.sent_unix_ms < surge.1)
+        .map(|s| s.latency_us as f64 / 1000.0)
+        .collect();
+    eprintln!(
+        "FIGURE {name}: median latency before {baseline:.2} ms, during the surge {:.2} ms; back within 50 % {} after the surge; {five_xx} 5xx, {no_answer} without an answer",
+        median_ms(&mut peak),
+        recovered_after.map_or("not within 60 s".to_owned(), |s| format!("{s} s")),
+    );
+    assert_eq!(five_xx, 0, "{name}: 5xx during the spike");
+    assert_complete(name, &o.outcome);
+    Ok(())
+}
+
+/// Drill 7: the soak scenario (loadtest/scenarios/soak.toml, 100 requests/s) for
+/// RELIABILITY_SOAK_MINUTES (3 in CI; the full soak is 30), the service's, the
+/// Collector's and Elasticsearch's memory sampled each minute: slopes printed, the
+/// service's growth bounded, nothing lost.
+#[test]
+fn drill_7_soak_keeps_memory_flat_and_loses_nothing() -> Result<()> {
+    let _serial = common::serial();
+    require_stack();
+    let minutes = soak_minutes();
+    let name = format!("soak-{minutes}min");
+    let mut samples: Vec<(String, Vec<(f64, f64)>)> = ["service", "collector", "elasticsearch"]
+        .iter()
+        .map(|c| ((*c).to_owned(), Vec::new()))
+        .collect();
+    let o = drill_with(&name, "loadtest/scenarios/soak.toml", || {
+        let fault_start_ms = unix_ms();
+        let start = Instant::now();
+        for minute in 0..=minutes {
+            for (component, points) in samples.iter_mut() {
+                let rss = if component == "elasticsearch" {
+                    elasticsearch_rss()
+                } else {
+                    common::component_pid(component).and_then(common::rss_mib)
+                };
+                if let Some(rss) = rss {
+                    points.push((minute as f64, rss));
+                }
+            }
+            if minute < minutes {
+                let next = Duration::from_secs(60 * (minute + 1));
+                std::thread::sleep(next.saturating_sub(start.elapsed()));
+            }
+        }
+        Ok(Window {
+            fault_start_ms,
+            repaired_ms: unix_ms(),
+            repaired: Instant::now(),
+        })
+    })?;
+    for (component, points) in &samples {
+        let mib: Vec<String> = points.iter().map(|(_, m)| format!("{m:.0}")).collect();
+        eprintln!(
+            "FIGURE {name}: {component} RSS each minute [{}] MiB; slope {:+.1} MiB/hour",
+            mib.join(", "),
+            slope_per_hour(points)
+        );
+    }
+    let service = &samples[0].1;
+    anyhow::ensure!(
+        service.len() as u64 == minutes + 1,
+        "{name}: the service's RSS was not sampled each minute: {service:?}"
+    );
+    let growth = service.last().map_or(0.0, |l| l.1) - service[0].1;
+    assert!(
+        growth < 100.0,
+        "{name}: the service's RSS grew {growth:.1} MiB in {minutes} min"
+    );
+    assert_eq!(o.outcome.five_xx_during, 0, "{name}: 5xx during the soak");
+    assert_complete(&name, &o.outcome);
     Ok(())
 }
