@@ -44,16 +44,9 @@ impl Drop for Load {
     }
 }
 
-/// The debug build of the load generator: `cargo test` holds the build lock, so it
-/// is built beforehand (scripts/test.sh does), not from here.
 fn start_load() -> Result<Load> {
     let root = layout().root;
-    let bin = root.join("target/debug/loadtest");
-    anyhow::ensure!(
-        bin.is_file(),
-        "{} is missing: run `cargo build -p loadtest` first",
-        bin.display()
-    );
+    let bin = common::loadtest_bin()?;
     // Every injected 5xx is a failed check it prints: keep them out of the test output.
     let log = root.join("target/alert-drill-loadtest.log");
     let child = Command::new(bin)

@@ -60,16 +60,9 @@ struct Load {
 }
 
 impl Load {
-    /// The debug build of the load generator: `cargo test` holds the build lock, so it
-    /// is built beforehand (scripts/test.sh does), not from here.
     fn start(drill: &str, scenario: &str) -> Result<Load> {
         let root = layout().root;
-        let bin = root.join("target/debug/loadtest");
-        anyhow::ensure!(
-            bin.is_file(),
-            "{} is missing: run `cargo build -p loadtest` first",
-            bin.display()
-        );
+        let bin = common::loadtest_bin()?;
         let dir = root.join("target/reliability");
         std::fs::create_dir_all(&dir).with_context(|| format!("{}", dir.display()))?;
         let requests = dir.join(format!("{drill}.requests.ndjson"));

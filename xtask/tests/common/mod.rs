@@ -162,20 +162,25 @@ pub fn term(field: &str, value: &str) -> Value {
     json!({ "term": { field: value } })
 }
 
+/// `data.result` of a Prometheus query API call (`api` is e.g. "query"), with `params`.
+fn prom_api(api: &str, expr: &str, params: &[(&str, String)]) -> Result<Value> {
+    let uri = format!("{}/api/v1/{api}", url(ports::PROMETHEUS));
+    let mut request = agent().get(&uri).query("query", expr);
+    for (name, value) in params {
+        request = request.query(*name, value);
+    }
+    let mut resp = request.call().with_context(|| format!("{api} {expr}"))?;
+    let text = resp.body_mut().read_to_string()?;
+    let mut v: Value = serde_json::from_str(&text)?;
+    if v["status"] != "success" {
+        bail!("{api} {expr}: {text}");
+    }
+    Ok(v["data"]["result"].take())
+}
+
 /// An instant PromQL query: (labels, value) per series.
 pub fn prom_query(expr: &str) -> Result<Vec<(Value, f64)>> {
-    let uri = format!("{}/api/v1/query", url(ports::PROMETHEUS));
-    let mut resp = agent()
-        .get(&uri)
-        .query("query", expr)
-        .call()
-        .with_context(|| format!("query {expr}"))?;
-    let text = resp.body_mut().read_to_string()?;
-    let v: Value = serde_json::from_str(&text)?;
-    if v["status"] != "success" {
-        bail!("query {expr}: {text}");
-    }
-    Ok(v["data"]["result"]
+    Ok(prom_api("query", expr, &[])?
         .as_array()
         .cloned()
         .unwrap_or_default()
@@ -261,6 +266,18 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 pub fn layout() -> Layout {
     Layout::discover()
+}
+
+/// The debug build of the load generator: `cargo test` holds the build lock, so it
+/// is built beforehand (scripts/test.sh does), not from a test.
+pub fn loadtest_bin() -> Result<std::path::PathBuf> {
+    let bin = layout().root.join("target/debug/loadtest");
+    anyhow::ensure!(
+        bin.is_file(),
+        "{} is missing: run `cargo build -p loadtest` first",
+        bin.display()
+    );
+    Ok(bin)
 }
 
 pub fn admin_token() -> String {
@@ -386,21 +403,12 @@ pub type RangeSeries = (Value, Vec<(f64, f64)>);
 
 /// A PromQL range query, per series.
 pub fn prom_range(expr: &str, start: f64, end: f64, step: f64) -> Result<Vec<RangeSeries>> {
-    let uri = format!("{}/api/v1/query_range", url(ports::PROMETHEUS));
-    let mut resp = agent()
-        .get(&uri)
-        .query("query", expr)
-        .query("start", format!("{start:.3}"))
-        .query("end", format!("{end:.3}"))
-        .query("step", format!("{step}"))
-        .call()
-        .with_context(|| format!("range query {expr}"))?;
-    let text = resp.body_mut().read_to_string()?;
-    let v: Value = serde_json::from_str(&text)?;
-    if v["status"] != "success" {
-        bail!("range query {expr}: {text}");
-    }
-    Ok(v["data"]["result"]
+    let params = [
+        ("start", format!("{start:.3}")),
+        ("end", format!("{end:.3}")),
+        ("step", format!("{step}")),
+    ];
+    Ok(prom_api("query_range", expr, &params)?
         .as_array()
         .cloned()
         .unwrap_or_default()
