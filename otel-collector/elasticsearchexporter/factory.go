@@ -56,7 +56,11 @@ func createLogs(ctx context.Context, set exporter.Settings, c component.Config) 
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, exp.pushLogs, helperOptions(cfg, exp)...)
+	logs, err := exporterhelper.NewLogs(ctx, set, cfg, exp.pushLogs, helperOptions(cfg, exp)...)
+	if g := newStorageGuard(cfg, set.Logger); err == nil && g != nil {
+		return guardedLogs{Logs: logs, g: g}, nil // see storage_guard.go
+	}
+	return logs, err
 }
 
 func createTraces(ctx context.Context, set exporter.Settings, c component.Config) (exporter.Traces, error) {
@@ -65,7 +69,11 @@ func createTraces(ctx context.Context, set exporter.Settings, c component.Config
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewTraces(ctx, set, cfg, exp.pushTraces, helperOptions(cfg, exp)...)
+	traces, err := exporterhelper.NewTraces(ctx, set, cfg, exp.pushTraces, helperOptions(cfg, exp)...)
+	if g := newStorageGuard(cfg, set.Logger); err == nil && g != nil {
+		return guardedTraces{Traces: traces, g: g}, nil // see storage_guard.go
+	}
+	return traces, err
 }
 
 // helperOptions are the exporterhelper settings shared by both signals.

@@ -1,0 +1,231 @@
+package elasticsearchexporter
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/alertingscout/alertingscout/otel-collector/elasticsearchexporter/internal/metadata"
+)
+
+// diskStorage is an in-memory storage extension (the interface file_storage
+// implements) whose transactions fail with ENOSPC while the disk is "full".
+// Which transactions fail is what a full bbolt file decides: one that fits in
+// the file's free pages commits, one that needs a new page fails. fail picks
+// them from the operations of the transaction.
+type diskStorage struct {
+	mu   sync.Mutex
+	data map[string][]byte
+	full atomic.Bool
+	fail func(ops []*storage.Operation) bool
+}
+
+func (d *diskStorage) Start(context.Context, component.Host) error { return nil }
+func (d *diskStorage) Shutdown(context.Context) error              { return nil }
+
+func (d *diskStorage) GetClient(context.Context, component.Kind, component.ID, string) (storage.Client, error) {
+	return d, nil
+}
+
+func (d *diskStorage) Get(ctx context.Context, key string) ([]byte, error) {
+	op := storage.GetOperation(key)
+	err := d.Batch(ctx, op)
+	return op.Value, err
+}
+
+func (d *diskStorage) Set(ctx context.Context, key string, value []byte) error {
+	return d.Batch(ctx, storage.SetOperation(key, value))
+}
+
+func (d *diskStorage) Delete(ctx context.Context, key string) error {
+	return d.Batch(ctx, storage.DeleteOperation(key))
+}
+
+// Batch is one transaction: all operations or none, as in bbolt.
+func (d *diskStorage) Batch(_ context.Context, ops ...*storage.Operation) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.full.Load() && d.fail(ops) {
+		return fmt.Errorf("write queue/exporter_elasticsearch__logs: %w", syscall.ENOSPC)
+	}
+	for _, op := range ops {
+		switch op.Type {
+		case storage.Get:
+			op.Value = d.data[op.Key]
+		case storage.Set:
+			d.data[op.Key] = op.Value
+		case storage.Delete:
+			delete(d.data, op.Key)
+		}
+	}
+	return nil
+}
+
+func (d *diskStorage) Close(context.Context) error { return nil }
+
+// hasOp reports whether a transaction holds an operation of type t.
+func hasOp(ops []*storage.Operation, t storage.OpType) bool {
+	for _, op := range ops {
+		if op.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+type storageHost struct {
+	component.Host
+	exts map[component.ID]component.Component
+}
+
+func (h storageHost) GetExtensions() map[component.ID]component.Component { return h.exts }
+
+// The logs exporter on a persistent sending queue (as in config.yaml) whose
+// storage runs out of space while Elasticsearch is down, as in reliability drill
+// 5 (docs/reliability.md): every record the exporter accepted must be indexed
+// once the space returns and Elasticsearch is back; what it cannot store it must
+// refuse (the sender keeps it and retries). Without the storage guard
+// (storage_guard.go) exporterhelper v0.165.0 deletes every item whose dispatch
+// transaction fails, unsent and uncounted: the last two cases lose records.
+func TestPersistentQueueStorageFull(t *testing.T) {
+	cases := []struct {
+		name string
+		fail func(ops []*storage.Operation) bool
+	}{
+		{
+			// The Collector's own report: "Exporting failed. Rejecting data."
+			name: "enqueue fails, dispatch and delete commit",
+			fail: func(ops []*storage.Operation) bool {
+				return hasOp(ops, storage.Set) && !hasOp(ops, storage.Get) && !hasOp(ops, storage.Delete)
+			},
+		},
+		{
+			// Records queued before the disk filled are dispatched on the full disk.
+			name: "every write fails",
+			fail: func(ops []*storage.Operation) bool { return hasOp(ops, storage.Set) || hasOp(ops, storage.Delete) },
+		},
+		{
+			// Drill 5: the enqueue fits in the file's free pages, the dispatch does not.
+			name: "enqueue commits, dispatch fails",
+			fail: func(ops []*storage.Operation) bool { return hasOp(ops, storage.Get) && hasOp(ops, storage.Set) },
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var up atomic.Bool
+			f := &fakeES{respond: func(_ int, a []bulkAction) (int, []int) {
+				if !up.Load() {
+					return 503, nil
+				}
+				st := make([]int, len(a))
+				for i := range st {
+					st[i] = 201
+				}
+				return 200, st
+			}}
+			srv := httptest.NewServer(f)
+			defer srv.Close()
+
+			disk := &diskStorage{data: map[string][]byte{}, fail: tc.fail}
+			storageID := component.MustNewID("file_storage")
+			cfg := createDefaultConfig().(*Config)
+			cfg.Endpoints = []string{srv.URL}
+			cfg.LogsIndex = "logs-alertingscout"
+			cfg.BackOffConfig.InitialInterval = 10 * time.Millisecond
+			cfg.BackOffConfig.MaxInterval = 20 * time.Millisecond
+			cfg.BackOffConfig.MaxElapsedTime = 0
+			qs := cfg.QueueBatchConfig.Get()
+			qs.StorageID = &storageID
+			qs.NumConsumers = 2
+			batch := qs.Batch.Get()
+			batch.FlushTimeout = 20 * time.Millisecond
+			batch.MinSize = 500
+			qs.Batch = configoptional.Some(*batch)
+
+			exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			host := storageHost{Host: componenttest.NewNopHost(), exts: map[component.ID]component.Component{storageID: disk}}
+			if err := exp.Start(context.Background(), host); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = exp.Shutdown(context.Background()) }()
+
+			var mu sync.Mutex
+			accepted := map[string]bool{}
+			refused := 0
+			send := func(from, n int) {
+				for seq := from; seq < from+n; seq++ {
+					ld := plog.NewLogs()
+					lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+					lr.SetTimestamp(pcommon.NewTimestampFromTime(testTime))
+					lr.Body().SetStr(fmt.Sprintf("request %d", seq))
+					lr.Attributes().PutInt("seq", int64(seq))
+					err := exp.ConsumeLogs(context.Background(), ld)
+					mu.Lock()
+					if err != nil {
+						refused++
+					} else {
+						accepted[fmt.Sprintf("request %d", seq)] = true
+					}
+					mu.Unlock()
+				}
+			}
+			// Elasticsearch down: the queue holds everything.
+			send(0, 10)
+			disk.full.Store(true)
+			// While full an enqueue may wait for the queue (the guard holds it):
+			// the space returns after 300 ms whether or not the sending is done.
+			sent := make(chan struct{})
+			go func() { defer close(sent); send(10, 20) }()
+			time.Sleep(300 * time.Millisecond)
+			disk.full.Store(false)
+			<-sent
+			up.Store(true)
+			send(30, 10)
+			mu.Lock()
+			defer mu.Unlock()
+
+			indexed := func() map[string]bool {
+				got := map[string]bool{}
+				for _, call := range f.calls() {
+					for _, a := range call {
+						if msg, ok := a.Doc["message"].(string); ok {
+							got[msg] = true
+						}
+					}
+				}
+				return got
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for len(indexed()) < len(accepted) && time.Now().Before(deadline) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			got := indexed()
+			var missing []string
+			for m := range accepted {
+				if !got[m] {
+					missing = append(missing, m)
+				}
+			}
+			t.Logf("sent 40, accepted %d, refused %d, indexed %d", len(accepted), refused, len(got))
+			if len(missing) > 0 {
+				t.Errorf("%d accepted records never reached Elasticsearch (silently dropped by the queue): %v", len(missing), missing)
+			}
+		})
+	}
+}
