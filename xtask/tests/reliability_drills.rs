@@ -182,19 +182,39 @@ fn es_counts(index: &str, prefix: &str, filter: Value) -> Result<HashMap<String,
 }
 
 /// The increase of every series of `COUNT` from `start` to `end` (Unix s): each series'
-/// rises, a drop counted as a reset (a restarted process starts again from 0), a
-/// series born in the window counted from 0.
+/// rises, a drop counted as a reset (a restarted process starts again from 0). A series
+/// without a sample at the start counts from its last value before the window (a
+/// Collector restart makes a quiet series vanish from the scrape and come back with its
+/// cumulative value), or from 0 when it never had one (a new service instance).
 fn prom_increase(start: f64, end: f64) -> Result<f64> {
+    // Labels without the metric name: `last_over_time` drops it.
+    let key = |labels: &Value| {
+        let mut labels = labels.clone();
+        if let Some(map) = labels.as_object_mut() {
+            map.remove("__name__");
+        }
+        labels.to_string()
+    };
+    let before: HashMap<String, f64> =
+        common::prom_query_at(&format!("last_over_time({COUNT}[6h])"), start)?
+            .into_iter()
+            .map(|(labels, value)| (key(&labels), value))
+            .collect();
     let mut total = 0.0;
-    for (_, points) in common::prom_range(COUNT, start, end, 1.0)? {
+    for (labels, points) in common::prom_range(COUNT, start, end, 1.0)? {
         let mut iter = points.iter();
         let Some(&(t0, first)) = iter.next() else {
             continue;
         };
-        // A series that already existed at the start counts from its value then; one
-        // born in the window (a new service instance, a new status) from 0.
         let existed = t0 <= start + 0.5;
-        total += if existed { 0.0 } else { first };
+        if !existed {
+            let baseline = before.get(&key(&labels)).copied().unwrap_or(0.0);
+            total += if first >= baseline {
+                first - baseline
+            } else {
+                first
+            };
+        }
         let mut prev = first;
         for &(_, v) in iter {
             total += if v >= prev { v - prev } else { v };

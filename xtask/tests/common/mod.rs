@@ -180,7 +180,16 @@ fn prom_api(api: &str, expr: &str, params: &[(&str, String)]) -> Result<Value> {
 
 /// An instant PromQL query: (labels, value) per series.
 pub fn prom_query(expr: &str) -> Result<Vec<(Value, f64)>> {
-    Ok(prom_api("query", expr, &[])?
+    prom_query_params(expr, &[])
+}
+
+/// `prom_query` evaluated at `time` (Unix s) instead of now.
+pub fn prom_query_at(expr: &str, time: f64) -> Result<Vec<(Value, f64)>> {
+    prom_query_params(expr, &[("time", format!("{time:.3}"))])
+}
+
+fn prom_query_params(expr: &str, params: &[(&str, String)]) -> Result<Vec<(Value, f64)>> {
+    Ok(prom_api("query", expr, params)?
         .as_array()
         .cloned()
         .unwrap_or_default()
