@@ -167,7 +167,9 @@ cmd_install() {
   fi
   mkdir -p "$ES_DATA" "$ES_LOGS"
   if is_root; then
-    chown -R "$ES_USER" "$STACK/elasticsearch"
+    # A running server deletes segment files under a recursive chown (merges): a
+    # vanished file is fine; a real permission problem shows when the server starts.
+    chown -R "$ES_USER" "$STACK/elasticsearch" 2>/dev/null || true
     # The ES user must be able to traverse to its home.
     local d="$STACK"
     while [ "$d" != "/" ]; do chmod o+x "$d" 2>/dev/null || true; d="$(dirname "$d")"; done
