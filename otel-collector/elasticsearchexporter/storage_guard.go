@@ -7,11 +7,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
-	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
 )
 
@@ -136,7 +133,8 @@ func (c guardClient) Batch(ctx context.Context, ops ...*storage.Operation) error
 
 // guardedLogs and guardedTraces start the exporterhelper exporter with the
 // guarded host and stop the guard before it shuts down (so the shutdown's queue
-// drain never waits on a full disk).
+// drain never waits on a full disk). Consuming and capabilities come from the
+// embedded exporter.
 type guardedLogs struct {
 	exporter.Logs
 	g *storageGuard
@@ -151,12 +149,6 @@ func (e guardedLogs) Shutdown(ctx context.Context) error {
 	return e.Logs.Shutdown(ctx)
 }
 
-func (e guardedLogs) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	return e.Logs.ConsumeLogs(ctx, ld)
-}
-
-func (e guardedLogs) Capabilities() consumer.Capabilities { return e.Logs.Capabilities() }
-
 type guardedTraces struct {
 	exporter.Traces
 	g *storageGuard
@@ -170,9 +162,3 @@ func (e guardedTraces) Shutdown(ctx context.Context) error {
 	e.g.stop()
 	return e.Traces.Shutdown(ctx)
 }
-
-func (e guardedTraces) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
-	return e.Traces.ConsumeTraces(ctx, td)
-}
-
-func (e guardedTraces) Capabilities() consumer.Capabilities { return e.Traces.Capabilities() }
