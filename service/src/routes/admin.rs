@@ -116,8 +116,9 @@ fn announced(state: &AppState, change: impl FnOnce(&Switches) -> SwitchState) ->
             "telemetry export switches {phase}"
         );
     };
-    if switches.state().logs.export {
-        log(&switches.state(), "changing from");
+    let before = switches.state();
+    if before.logs.export {
+        log(&before, "changing from");
     }
     let new = change(switches);
     log(&new, "set");
