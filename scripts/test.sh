@@ -21,6 +21,17 @@ step() {
     fi
 }
 
+# A run writes about 12 GB into the checkout (debug and release builds, the stack's
+# data); a disk that fills half way fails every later suite with errors that hide
+# the cause, so say it first.
+need_gb=${TEST_DISK_NEED_GB:-14}
+free_gb=$(df -Pk . | awk 'NR==2 {print int($4 / 1048576)}')
+echo "disk: ${free_gb} GB free where the checkout lives (a run needs about ${need_gb} GB)"
+if ((free_gb < need_gb)); then
+    echo "not enough disk to run the suites: free ${free_gb} GB, need ${need_gb} GB (TEST_DISK_NEED_GB)" >&2
+    exit 1
+fi
+
 step "rust: format" cargo fmt --all -- --check
 step "rust: clippy" cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 step "rust: tests (service, otlp-sink, loadtest, xtask incl. compose.yml checks)" cargo test --workspace --locked

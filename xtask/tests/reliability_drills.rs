@@ -126,24 +126,60 @@ struct Sent {
     sent_unix_ms: u64,
 }
 
-/// request_id -> number of documents, for the ids starting with `prefix` that match
-/// `filter`, paged through a composite aggregation (no 10,000-hit limit).
-fn es_counts(index: &str, prefix: &str, filter: Value) -> Result<HashMap<String, u64>> {
-    let uri = format!(
-        "{}/{index}/_search?ignore_unavailable=true&allow_no_indices=true",
-        url(ports::ELASTICSEARCH)
-    );
-    let auth = common::es_auth(common::ADMIN);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(30)))
+/// A client for the counts below: the drills' queries run while Elasticsearch indexes.
+fn es_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(60)))
         .http_status_as_error(false)
         .build()
-        .into();
+        .into()
+}
+
+fn es_search_uri(index: &str, api: &str) -> String {
+    format!(
+        "{}/{index}/{api}?ignore_unavailable=true&allow_no_indices=true",
+        url(ports::ELASTICSEARCH)
+    )
+}
+
+/// The run's documents of `index` that match `filter`: the prefix on request_id and, with
+/// `until_ms`, a time bound (Unix ms) that keeps a count of the early requests from
+/// reading everything indexed since.
+fn run_query(prefix: &str, filter: &Value, until_ms: Option<u64>) -> Value {
+    let mut filters = vec![json!({"prefix": {"request_id": prefix}}), filter.clone()];
+    if let Some(until) = until_ms {
+        filters.push(json!({"range": {"@timestamp": {"lt": until, "format": "epoch_millis"}}}));
+    }
+    json!({"bool": {"filter": filters}})
+}
+
+/// How many documents match (`_count`: one cheap request, no per-id buckets).
+fn es_total(index: &str, query: &Value) -> Result<u64> {
+    let uri = es_search_uri(index, "_count");
+    let mut resp = es_agent()
+        .post(&uri)
+        .header("Authorization", &common::es_auth(common::ADMIN))
+        .send_json(json!({ "query": query }))
+        .with_context(|| format!("POST {uri}"))?;
+    let text = resp.body_mut().read_to_string()?;
+    if resp.status().as_u16() != 200 {
+        bail!("counting in {index}: {text}");
+    }
+    let v: Value = serde_json::from_str(&text).context("Elasticsearch answered non-JSON")?;
+    v["count"].as_u64().context("a _count answer without count")
+}
+
+/// request_id -> number of documents matching `query`, paged through a composite
+/// aggregation (no 10,000-hit limit).
+fn es_counts(index: &str, query: &Value) -> Result<HashMap<String, u64>> {
+    let uri = es_search_uri(index, "_search");
+    let auth = common::es_auth(common::ADMIN);
+    let agent = es_agent();
     let mut counts = HashMap::new();
     let mut after: Option<Value> = None;
     loop {
         let mut composite = json!({
-            "size": 5000,
+            "size": 10000,
             "sources": [{"id": {"terms": {"field": "request_id"}}}]
         });
         if let Some(a) = &after {
@@ -152,7 +188,7 @@ fn es_counts(index: &str, prefix: &str, filter: Value) -> Result<HashMap<String,
         let body = json!({
             "size": 0,
             "track_total_hits": false,
-            "query": {"bool": {"filter": [{"prefix": {"request_id": prefix}}, filter]}},
+            "query": query,
             "aggs": {"ids": {"composite": composite}}
         });
         let mut resp = agent
@@ -260,12 +296,37 @@ fn run_prefix(request_id: &str) -> Option<String> {
     request_id.rsplit_once('-').map(|(p, _)| format!("{p}-"))
 }
 
-/// Access records and server spans per request id of the run `prefix`.
-fn counts(prefix: &str) -> Result<(HashMap<String, u64>, HashMap<String, u64>)> {
+/// What the drills count: access records in the logs, server spans in the traces.
+fn signals() -> [(&'static str, Value); 2] {
+    [
+        (LOGS, json!({"term": {"log.logger": ACCESS_LOGGER}})),
+        (TRACES, json!({"term": {"span.kind": "Server"}})),
+    ]
+}
+
+/// Access records and server spans per request id of the run `prefix` (with `until_ms`,
+/// only those stamped before it).
+fn counts(
+    prefix: &str,
+    until_ms: Option<u64>,
+) -> Result<(HashMap<String, u64>, HashMap<String, u64>)> {
+    let [(logs, log_filter), (traces, span_filter)] = signals();
     Ok((
-        es_counts(LOGS, prefix, json!({"term": {"log.logger": ACCESS_LOGGER}}))?,
-        es_counts(TRACES, prefix, json!({"term": {"span.kind": "Server"}}))?,
+        es_counts(logs, &run_query(prefix, &log_filter, until_ms))?,
+        es_counts(traces, &run_query(prefix, &span_filter, until_ms))?,
     ))
+}
+
+/// Whether both signals hold at least `n` documents of the run: a necessary condition
+/// for "every one of n requests is in", one `_count` each, so the polls below run the
+/// per-id count (pages of buckets, slow with a soak's ids) only when it can pass.
+fn at_least(prefix: &str, until_ms: Option<u64>, n: usize) -> Result<bool> {
+    for (index, filter) in signals() {
+        if es_total(index, &run_query(prefix, &filter, until_ms))? < n as u64 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// When the fault began and when it was repaired (the component healthy again).
@@ -317,9 +378,16 @@ fn drill_with(name: &str, scenario: &str, fault: impl FnOnce() -> Result<Window>
             .map(|s| s.request_id.clone())
             .collect()
     };
+    // The records of a request sent before the repair are stamped before it plus the
+    // generator's timeout (10 s): bounding the count there keeps it to the early
+    // requests however long the load has gone on since.
+    let early_until = window.repaired_ms + 60_000;
     let all_in = |ids: &[String], prefix: &str| -> Result<bool> {
+        if !at_least(prefix, Some(early_until), ids.len())? {
+            return Ok(false);
+        }
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let (logs, spans) = counts(prefix)?;
+        let (logs, spans) = counts(prefix, Some(early_until))?;
         Ok(tally(&ids, &logs).lost == 0 && tally(&ids, &spans).lost == 0)
     };
     let mut recovered: Option<Duration> = None;
@@ -350,19 +418,23 @@ fn drill_with(name: &str, scenario: &str, fault: impl FnOnce() -> Result<Window>
         .collect();
 
     // Wait until every answered request's records are in, then a little longer so a
-    // late replay (a duplicate) shows too.
+    // late replay (a duplicate) shows too. The per-id count runs only once the totals
+    // can pass, and once more at the limit.
     let drain = Instant::now();
     let (logs_found, spans_found) = loop {
         if recovered.is_none() && all_in(&before_repair(&sent), &prefix)? {
             recovered = Some(window.repaired.elapsed());
         }
-        let (logs, spans) = counts(&prefix)?;
-        if tally(&answered, &logs).lost == 0 && tally(&answered, &spans).lost == 0 {
-            std::thread::sleep(Duration::from_secs(10));
-            break counts(&prefix)?;
-        }
-        if drain.elapsed() > DRAIN_LIMIT {
-            break (logs, spans);
+        let timed_out = drain.elapsed() > DRAIN_LIMIT;
+        if timed_out || at_least(&prefix, None, answered.len())? {
+            let (logs, spans) = counts(&prefix, None)?;
+            if tally(&answered, &logs).lost == 0 && tally(&answered, &spans).lost == 0 {
+                std::thread::sleep(Duration::from_secs(10));
+                break counts(&prefix, None)?;
+            }
+            if timed_out {
+                break (logs, spans);
+            }
         }
         std::thread::sleep(Duration::from_secs(2));
     };
