@@ -27,7 +27,7 @@ use super::propagation::{extract_parent, traceparent};
 use super::request_context::{parse_user_id, RequestFacts, USER_ID};
 use super::request_id::RequestId;
 use super::route::{method_index, route_of, Route, METHODS};
-use super::server_span::OwnSpan;
+use super::server_span::{OwnSpan, SpanEnd, SpanStart};
 use super::switches;
 use super::tracer::{SpanApi, SPAN_TARGET};
 use super::TelemetryHandle;
@@ -319,7 +319,7 @@ impl Drop for InFlight {
 
 /// A request's server span, by export path.
 enum ServerSpan {
-    /// Lean path: our own record, queued as the SDK's `SpanData` when it ends.
+    /// Lean path: our own record, queued as a `ServerSpanRecord` when it ends.
     Own(OwnSpan),
     /// Stock path: the `tracing` span; dropping it makes tracing-opentelemetry end
     /// the OTel span (in the request's context) it stands for.
@@ -345,27 +345,14 @@ fn start_span(
         .map(|raw| pii::pseudonym(&raw));
     let parent = extract_parent(request.headers());
     let name = route.span_name(method_i);
-    let mut attributes = Vec::with_capacity(12);
-    attributes.push(KeyValue::new(HTTP_REQUEST_METHOD, method));
-    if method == "_OTHER" {
-        attributes.push(KeyValue::new(
-            "http.request.method_original",
-            request.method().as_str().to_owned(),
-        ));
-    }
-    attributes.push(KeyValue::new(
-        HTTP_ROUTE,
-        Value::String(route.template.clone()),
-    ));
-    attributes.push(KeyValue::new("url.path", Value::from(Arc::clone(path))));
-    attributes.push(KeyValue::new(URL_SCHEME, "http"));
-    attributes.push(KeyValue::new(
-        "request_id",
-        Value::from(request_id.shared()),
-    ));
-    if let Some(user) = &user_id {
-        attributes.push(KeyValue::new("user.id", Value::from(user.clone())));
-    }
+    let start = SpanStart {
+        method,
+        method_original: (method == "_OTHER").then(|| request.method().as_str().into()),
+        route: route.template.clone(),
+        path: Arc::clone(path),
+        request_id: request_id.shared(),
+        user_id: user_id.clone(),
+    };
     // Counted active before anything can return: `InFlight` always counts it finished.
     otel.http.request_started(method_i);
     let facts = RequestFacts::new(request_id.clone(), user_id);
@@ -378,7 +365,7 @@ fn start_span(
                 otel.kind = "server"
             );
             let _ = span.set_parent(parent);
-            for attribute in attributes {
+            for attribute in start.attributes() {
                 span.set_attribute(attribute.key, attribute.value);
             }
             // Starts the OTel span; its context carries the request's facts like the lean one.
@@ -386,7 +373,7 @@ fn start_span(
             (cx, ServerSpan::Bridged(span))
         }
         (_, Some(spans)) => {
-            let (cx, own) = spans.start(&parent, name, attributes);
+            let (cx, own) = spans.start(&parent, name, start);
             let span = own.map_or(ServerSpan::Unsampled, ServerSpan::Own);
             (cx.with_value(facts), span)
         }
@@ -405,29 +392,22 @@ fn end_span(
     elapsed: std::time::Duration,
 ) {
     let facts = cx.get::<RequestFacts>();
-    let error = error_type.is_some();
-    let last = [
-        status.map(|status| KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status))),
-        facts
-            .and_then(RequestFacts::project_id)
-            .map(|id| KeyValue::new("project.id", id)),
-        facts
-            .and_then(RequestFacts::todo_id)
-            .map(|id| KeyValue::new("todo.id", id)),
-        error_type.map(|kind| KeyValue::new(ERROR_TYPE, Value::String(kind))),
-    ];
+    let end = SpanEnd {
+        status,
+        project_id: facts.and_then(RequestFacts::project_id),
+        todo_id: facts.and_then(RequestFacts::todo_id),
+        error_type,
+    };
     match span {
-        ServerSpan::Own(mut own) => {
-            for attribute in last.into_iter().flatten() {
-                own.set_attribute(attribute);
-            }
+        ServerSpan::Own(own) => {
             if let Some(spans) = otel.and_then(|otel| otel.server_spans.as_ref()) {
-                spans.end(own, elapsed, error);
+                spans.end(own, elapsed, end);
             }
         }
         ServerSpan::Bridged(bridged) => {
             let span = cx.span();
-            for attribute in last.into_iter().flatten() {
+            let error = end.error_type.is_some();
+            for attribute in end.attributes() {
                 span.set_attribute(attribute);
             }
             if error {

@@ -1,24 +1,27 @@
 //! The lean path's server span: sampled and identified as the SDK's tracer would
 //! (the same sampler, `sampling::from_env`, and the same random id generator), kept
-//! as plain fields while the request runs, and handed to the export queue as the
-//! SDK's own `SpanData` when it ends, so the encoder and every test of it apply
-//! unchanged. The request's context carries its span context (for the database
+//! as plain fields while the request runs and queued as a [`ServerSpanRecord`] when it
+//! ends, which `export::spans` encodes field by field, as `export::logs` does the
+//! access records. The request's context carries its span context (for the database
 //! spans, the `traceparent` header, the log records and the exemplars).
 //!
 //! Through the SDK's tracer the same span cost about 1,600 more instructions per
-//! request on the request thread: a span builder, a boxed recording span behind a
-//! mutex in the context, and the processor call at its end (docs/performance.md).
+//! request on the request thread (a span builder, a boxed recording span behind a
+//! mutex in the context, the processor call at its end), and as the SDK's `SpanData`
+//! (a vector of `KeyValue`s built, encoded through the generic value path, dropped)
+//! about 2,000 more on both threads (docs/performance.md).
 
-use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags};
-use opentelemetry::{Context, InstrumentationScope, KeyValue};
-use opentelemetry_sdk::trace::{
-    IdGenerator, RandomIdGenerator, SamplingDecision, ShouldSample, SpanData, SpanEvents, SpanLinks,
-};
+use opentelemetry::trace::{SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags};
+use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SamplingDecision, ShouldSample};
 
-use super::export::SpanSink;
+use super::export::{Scalar, SpanSink};
+use super::metrics::{
+    ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, URL_SCHEME,
+};
 use super::switches::SwitchedSampler;
 
 /// What the lean path needs to make server spans.
@@ -26,8 +29,121 @@ pub struct ServerSpans {
     sampler: SwitchedSampler,
     ids: RandomIdGenerator,
     /// The tracer's scope (`provider.tracer(SCOPE_NAME)`), shared with the database spans.
-    scope: InstrumentationScope,
+    scope: Arc<InstrumentationScope>,
     sink: SpanSink,
+}
+
+/// The server span's attributes known when the request starts, in the order both
+/// paths write them.
+#[derive(Debug, Clone)]
+pub struct SpanStart {
+    pub method: &'static str,
+    /// The method as sent when it is not a known one (`method` is then `_OTHER`).
+    pub method_original: Option<Box<str>>,
+    pub route: StringValue,
+    pub path: Arc<str>,
+    pub request_id: Arc<str>,
+    pub user_id: Option<Arc<str>>,
+}
+
+impl SpanStart {
+    /// Every attribute, as the visitor of [`ServerSpanRecord::for_each_attribute`]
+    /// sees them.
+    fn for_each(&self, f: &mut impl FnMut(&str, Attr<'_>)) {
+        f(HTTP_REQUEST_METHOD, Attr::Scalar(Scalar::Str(self.method)));
+        if let Some(original) = &self.method_original {
+            f(
+                "http.request.method_original",
+                Attr::Scalar(Scalar::Str(original)),
+            );
+        }
+        f(HTTP_ROUTE, Attr::Scalar(Scalar::Str(self.route.as_str())));
+        f("url.path", Attr::Scalar(Scalar::Str(&self.path)));
+        f(URL_SCHEME, Attr::Scalar(Scalar::Str("http")));
+        f("request_id", Attr::Scalar(Scalar::Str(&self.request_id)));
+        if let Some(user) = &self.user_id {
+            f("user.id", Attr::Scalar(Scalar::Str(user)));
+        }
+    }
+
+    /// The same attributes as OTel key-values (the stock path's span).
+    pub fn attributes(&self) -> Vec<KeyValue> {
+        let mut out = Vec::with_capacity(8);
+        out.push(KeyValue::new(HTTP_REQUEST_METHOD, self.method));
+        if let Some(original) = &self.method_original {
+            out.push(KeyValue::new(
+                "http.request.method_original",
+                original.to_string(),
+            ));
+        }
+        out.push(KeyValue::new(HTTP_ROUTE, Value::String(self.route.clone())));
+        out.push(KeyValue::new(
+            "url.path",
+            Value::from(Arc::clone(&self.path)),
+        ));
+        out.push(KeyValue::new(URL_SCHEME, "http"));
+        out.push(KeyValue::new(
+            "request_id",
+            Value::from(Arc::clone(&self.request_id)),
+        ));
+        if let Some(user) = &self.user_id {
+            out.push(KeyValue::new("user.id", Value::from(Arc::clone(user))));
+        }
+        out
+    }
+}
+
+/// The attributes learnt by the request's end, written after the others in this
+/// order on both paths.
+#[derive(Debug, Clone, Default)]
+pub struct SpanEnd {
+    pub status: Option<u16>,
+    pub project_id: Option<i64>,
+    pub todo_id: Option<i64>,
+    pub error_type: Option<StringValue>,
+}
+
+impl SpanEnd {
+    fn for_each(&self, f: &mut impl FnMut(&str, Attr<'_>)) {
+        if let Some(status) = self.status {
+            f(
+                HTTP_RESPONSE_STATUS_CODE,
+                Attr::Scalar(Scalar::Int(i64::from(status))),
+            );
+        }
+        if let Some(id) = self.project_id {
+            f("project.id", Attr::Scalar(Scalar::Int(id)));
+        }
+        if let Some(id) = self.todo_id {
+            f("todo.id", Attr::Scalar(Scalar::Int(id)));
+        }
+        if let Some(kind) = &self.error_type {
+            f(ERROR_TYPE, Attr::Scalar(Scalar::Str(kind.as_str())));
+        }
+    }
+
+    /// The same attributes as OTel key-values (the stock path's span).
+    pub fn attributes(&self) -> impl Iterator<Item = KeyValue> {
+        [
+            self.status
+                .map(|status| KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status))),
+            self.project_id.map(|id| KeyValue::new("project.id", id)),
+            self.todo_id.map(|id| KeyValue::new("todo.id", id)),
+            self.error_type
+                .clone()
+                .map(|kind| KeyValue::new(ERROR_TYPE, Value::String(kind))),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+/// One attribute as a record of known fields hands it to the encoder.
+#[derive(Debug, Clone, Copy)]
+pub enum Attr<'a> {
+    Scalar(Scalar<'a>),
+    /// An attribute the sampler added (none of the built-in samplers do).
+    Value(&'a Value),
 }
 
 /// A sampled server span while its request runs.
@@ -36,24 +152,70 @@ pub struct OwnSpan {
     parent_span_id: SpanId,
     parent_is_remote: bool,
     name: &'static str,
-    start: SystemTime,
-    attributes: Vec<KeyValue>,
+    start_time: SystemTime,
+    start: SpanStart,
+    sampler_attributes: Vec<KeyValue>,
 }
 
-impl OwnSpan {
-    /// Attributes learnt later (the status code, the ids the handler found, the
-    /// error), after the start attributes, in the order they are set.
-    pub fn set_attribute(&mut self, attribute: KeyValue) {
-        self.attributes.push(attribute);
+/// A finished server span as the lean path queues it.
+#[derive(Debug, Clone)]
+pub struct ServerSpanRecord {
+    pub span_context: SpanContext,
+    pub parent_span_id: SpanId,
+    pub parent_is_remote: bool,
+    pub name: &'static str,
+    pub start_time: SystemTime,
+    pub end_time: SystemTime,
+    pub error: bool,
+    pub start: SpanStart,
+    pub sampler_attributes: Vec<KeyValue>,
+    pub end: SpanEnd,
+    pub scope: Arc<InstrumentationScope>,
+}
+
+impl ServerSpanRecord {
+    /// The attributes in order: the request's, the sampler's, those learnt at the end.
+    pub fn for_each_attribute(&self, mut f: impl FnMut(&str, Attr<'_>)) {
+        self.start.for_each(&mut f);
+        for kv in &self.sampler_attributes {
+            f(kv.key.as_str(), Attr::Value(&kv.value));
+        }
+        self.end.for_each(&mut f);
+    }
+
+    /// The same span as the SDK's `SpanData` (the differential tests encode both).
+    pub fn to_span_data(&self) -> opentelemetry_sdk::trace::SpanData {
+        use opentelemetry::trace::Status;
+        let mut attributes = self.start.attributes();
+        attributes.extend(self.sampler_attributes.iter().cloned());
+        attributes.extend(self.end.attributes());
+        opentelemetry_sdk::trace::SpanData {
+            span_context: self.span_context.clone(),
+            parent_span_id: self.parent_span_id,
+            parent_span_is_remote: self.parent_is_remote,
+            span_kind: SpanKind::Server,
+            name: self.name.into(),
+            start_time: self.start_time,
+            end_time: self.end_time,
+            attributes,
+            dropped_attributes_count: 0,
+            events: Default::default(),
+            links: Default::default(),
+            status: if self.error {
+                Status::error("")
+            } else {
+                Status::Unset
+            },
+            instrumentation_scope: (*self.scope).clone(),
+        }
     }
 }
-
 impl ServerSpans {
     pub fn new(sampler: SwitchedSampler, scope_name: &'static str, sink: SpanSink) -> Self {
         ServerSpans {
             sampler,
             ids: RandomIdGenerator::default(),
-            scope: InstrumentationScope::builder(scope_name).build(),
+            scope: Arc::new(InstrumentationScope::builder(scope_name).build()),
             sink,
         }
     }
@@ -62,11 +224,15 @@ impl ServerSpans {
     /// empty one). Returns the request's context with the span in it, and the span
     /// to end if it is sampled (an unsampled span has a context but no record, as
     /// in the SDK, so its children follow the decision).
+    ///
+    /// The sampler sees no attributes: the samplers `OTEL_TRACES_SAMPLER` can name
+    /// decide by trace id and parent only, and building them would cost a vector
+    /// of key-values per request.
     pub fn start(
         &self,
         parent: &Context,
         name: &'static str,
-        attributes: Vec<KeyValue>,
+        start: SpanStart,
     ) -> (Context, Option<OwnSpan>) {
         let parent_span = parent.span();
         let parent_context = parent_span.span_context();
@@ -76,14 +242,9 @@ impl ServerSpans {
         } else {
             self.ids.new_trace_id()
         };
-        let result = self.sampler.should_sample(
-            Some(parent),
-            trace_id,
-            name,
-            &SpanKind::Server,
-            &attributes,
-            &[],
-        );
+        let result =
+            self.sampler
+                .should_sample(Some(parent), trace_id, name, &SpanKind::Server, &[], &[]);
         let sampled = result.decision == SamplingDecision::RecordAndSample;
         let flags = if sampled {
             TraceFlags::SAMPLED
@@ -97,47 +258,37 @@ impl ServerSpans {
             false,
             result.trace_state,
         );
-        let own = sampled.then(|| {
-            let mut attributes = attributes;
-            attributes.extend(result.attributes);
-            OwnSpan {
-                span_context: span_context.clone(),
-                parent_span_id: if has_parent {
-                    parent_context.span_id()
-                } else {
-                    SpanId::INVALID
-                },
-                parent_is_remote: has_parent && parent_context.is_remote(),
-                name,
-                start: SystemTime::now(),
-                attributes,
-            }
+        let own = sampled.then(|| OwnSpan {
+            span_context: span_context.clone(),
+            parent_span_id: if has_parent {
+                parent_context.span_id()
+            } else {
+                SpanId::INVALID
+            },
+            parent_is_remote: has_parent && parent_context.is_remote(),
+            name,
+            start_time: SystemTime::now(),
+            start,
+            sampler_attributes: result.attributes,
         });
         (parent.with_remote_span_context(span_context), own)
     }
 
     /// Ends the span `elapsed` after its start and queues it for export.
-    pub fn end(&self, span: OwnSpan, elapsed: Duration, error: bool) {
-        let data = SpanData {
+    pub fn end(&self, span: OwnSpan, elapsed: Duration, end: SpanEnd) {
+        self.sink.push_server(ServerSpanRecord {
             span_context: span.span_context,
             parent_span_id: span.parent_span_id,
-            parent_span_is_remote: span.parent_is_remote,
-            span_kind: SpanKind::Server,
-            name: Cow::Borrowed(span.name),
-            start_time: span.start,
-            end_time: span.start + elapsed,
-            attributes: span.attributes,
-            dropped_attributes_count: 0,
-            events: SpanEvents::default(),
-            links: SpanLinks::default(),
-            status: if error {
-                Status::error("")
-            } else {
-                Status::Unset
-            },
-            instrumentation_scope: self.scope.clone(),
-        };
-        self.sink.push(data);
+            parent_is_remote: span.parent_is_remote,
+            name: span.name,
+            start_time: span.start_time,
+            end_time: span.start_time + elapsed,
+            error: end.error_type.is_some(),
+            start: span.start,
+            sampler_attributes: span.sampler_attributes,
+            end,
+            scope: Arc::clone(&self.scope),
+        });
     }
 }
 
@@ -153,6 +304,17 @@ mod tests {
         cx.span().span_context().trace_id()
     }
 
+    fn test_start() -> SpanStart {
+        SpanStart {
+            method: "GET",
+            method_original: None,
+            route: StringValue::from("/health"),
+            path: Arc::from("/health"),
+            request_id: Arc::from("r-1"),
+            user_id: None,
+        }
+    }
+
     fn spans(sampler: Sampler) -> ServerSpans {
         let sampler = SwitchedSampler::new(sampler, std::sync::Arc::default());
         ServerSpans::new(sampler, "test", SpanSink::detached())
@@ -161,7 +323,7 @@ mod tests {
     #[test]
     fn a_root_span_gets_new_ids_and_is_sampled_by_default() {
         let s = spans(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
-        let (cx, own) = s.start(&Context::new(), "GET /health", vec![]);
+        let (cx, own) = s.start(&Context::new(), "GET /health", test_start());
         let own = own.expect("sampled");
         assert!(cx.span().span_context().is_sampled());
         assert_ne!(trace_id(&cx), TraceId::INVALID);
@@ -177,7 +339,7 @@ mod tests {
             "traceparent",
             HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
         );
-        let (cx, own) = s.start(&extract_parent(&headers), "GET /health", vec![]);
+        let (cx, own) = s.start(&extract_parent(&headers), "GET /health", test_start());
         let own = own.expect("sampled like its parent");
         assert_eq!(
             format!("{:032x}", trace_id(&cx)),
@@ -190,7 +352,7 @@ mod tests {
             "traceparent",
             HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"),
         );
-        let (cx, own) = s.start(&extract_parent(&headers), "GET /health", vec![]);
+        let (cx, own) = s.start(&extract_parent(&headers), "GET /health", test_start());
         assert!(own.is_none(), "an unsampled parent: no record");
         assert!(!cx.span().span_context().is_sampled());
         assert!(
@@ -202,7 +364,7 @@ mod tests {
     #[test]
     fn always_off_records_nothing() {
         let s = spans(Sampler::AlwaysOff);
-        let (cx, own) = s.start(&Context::new(), "GET /health", vec![]);
+        let (cx, own) = s.start(&Context::new(), "GET /health", test_start());
         assert!(own.is_none());
         assert!(!cx.span().span_context().is_sampled());
     }

@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
 use opentelemetry::trace::{
-    Link, Span as _, SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _,
+    Link, Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId,
+    TraceState, Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{Array, Context, InstrumentationScope, Key, KeyValue, StringValue, Value};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -26,7 +27,8 @@ use opentelemetry_sdk::Resource;
 use parking_lot::Mutex;
 use prost::Message;
 
-use super::{EncodedResource, LogEncoder, LogItem, TraceEncoder};
+use super::{EncodedResource, LogEncoder, LogItem, SpanItem, TraceEncoder};
+use crate::telemetry::server_span::{ServerSpanRecord, SpanEnd, SpanStart};
 
 /// Keeps what the SDK hands its processors.
 #[derive(Debug, Clone)]
@@ -263,10 +265,18 @@ fn sort_attributes(resource: &mut Option<opentelemetry_proto::tonic::resource::v
 
 /// The spans as the lean encoder sends them and as the stock transform makes them,
 /// both in order-free form.
-fn ours_and_stock_spans(spans: Vec<SpanData>) -> (Vec<ResourceSpans>, Vec<ResourceSpans>) {
+/// Server span records (`SpanItem::Server`) meet the stock transform as their `SpanData`.
+fn ours_and_stock_spans(items: Vec<SpanItem>) -> (Vec<ResourceSpans>, Vec<ResourceSpans>) {
     let resource = resource();
     let mut body = Vec::new();
-    TraceEncoder::new(EncodedResource::new(&resource)).encode(&spans, &mut body);
+    TraceEncoder::new(EncodedResource::new(&resource)).encode(&items, &mut body);
+    let spans: Vec<SpanData> = items
+        .into_iter()
+        .map(|item| match item {
+            SpanItem::Sdk(span) => span,
+            SpanItem::Server(record) => record.to_span_data(),
+        })
+        .collect();
     let ours = ExportTraceServiceRequest::decode(body.as_slice()).expect("valid OTLP protobuf");
     let stock =
         group_spans_by_resource_and_scope(spans, &ResourceAttributesWithSchema::from(&resource));
@@ -341,7 +351,73 @@ fn ours_and_stock_logs(items: &[LogItem]) -> (Vec<ResourceLogs>, Vec<ResourceLog
 
 #[test]
 fn spans_encode_exactly_as_the_stock_transform_does() {
-    let (ours, stock) = ours_and_stock_spans(spans());
+    let (ours, stock) = ours_and_stock_spans(spans().into_iter().map(SpanItem::Sdk).collect());
+    same(&ours, &stock);
+}
+
+/// A server span record with every optional field set or not, by `i`'s bits.
+fn server_record(i: u32, scope: &Arc<InstrumentationScope>) -> ServerSpanRecord {
+    let bit = |n: u32| i & (1 << n) != 0;
+    let parent = bit(0);
+    let start_time = std::time::SystemTime::UNIX_EPOCH
+        + std::time::Duration::from_nanos(1_700_000_000_123_456_789 + u64::from(i));
+    ServerSpanRecord {
+        span_context: SpanContext::new(
+            TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736 + u128::from(i)),
+            SpanId::from(0x00f0_67aa_0ba9_02b7 + u64::from(i)),
+            TraceFlags::SAMPLED,
+            false,
+            if bit(1) {
+                TraceState::from_key_value([("vendor", "value")]).expect("a valid trace state")
+            } else {
+                TraceState::default()
+            },
+        ),
+        parent_span_id: if parent {
+            SpanId::from(0x1234 + u64::from(i))
+        } else {
+            SpanId::INVALID
+        },
+        parent_is_remote: parent && bit(2),
+        name: "POST /projects/{project_id}/todos",
+        start_time,
+        end_time: start_time + std::time::Duration::from_micros(1_234),
+        error: bit(3),
+        start: SpanStart {
+            method: if bit(4) { "_OTHER" } else { "POST" },
+            method_original: bit(4).then(|| "PURGE".into()),
+            route: StringValue::from("/projects/{project_id}/todos"),
+            path: Arc::from("/projects/7/todos"),
+            request_id: Arc::from(format!("req-{i}").as_str()),
+            user_id: bit(5).then(|| Arc::from("u-9f86d081884c7d65")),
+        },
+        sampler_attributes: if bit(6) {
+            every_value_type("sampler")
+        } else {
+            Vec::new()
+        },
+        end: SpanEnd {
+            status: (!bit(7)).then_some(if bit(3) { 500 } else { 201 }),
+            project_id: bit(8).then_some(7),
+            todo_id: bit(9).then_some(i64::MAX),
+            error_type: bit(3).then(|| StringValue::from("db_error")),
+        },
+        scope: Arc::clone(scope),
+    }
+}
+
+#[test]
+fn server_span_records_encode_as_their_span_data_does() {
+    // The same scope as the SDK's spans of one group, and one of their own: the
+    // records group with the SDK spans of the same scope.
+    let shared = Arc::new(InstrumentationScope::builder("diff.db").build());
+    let own = Arc::new(scope("diff.server"));
+    let mut items: Vec<SpanItem> = spans().into_iter().map(SpanItem::Sdk).collect();
+    for i in 0..1024 {
+        let scope = if i % 2 == 0 { &shared } else { &own };
+        items.push(SpanItem::Server(server_record(i, scope)));
+    }
+    let (ours, stock) = ours_and_stock_spans(items);
     same(&ours, &stock);
 }
 
@@ -507,7 +583,7 @@ mod generated {
 
         #[test]
         fn generated_spans_encode_as_the_stock_transform_does(shapes in vec(span_shape(), 1..6)) {
-            let (ours, stock) = ours_and_stock_spans(make_spans(&shapes));
+            let (ours, stock) = ours_and_stock_spans(make_spans(&shapes).into_iter().map(SpanItem::Sdk).collect());
             prop_assert_eq!(ours, stock);
         }
 

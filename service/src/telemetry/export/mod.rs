@@ -26,7 +26,7 @@ pub use metrics::QueueMetricExporter;
 pub use pipeline::Pipeline;
 pub use processors::{AccessSink, QueueLogProcessor, QueueSpanProcessor, SpanSink};
 pub use resource::EncodedResource;
-pub use spans::TraceEncoder;
+pub use spans::{SpanItem, TraceEncoder};
 pub use values::Scalar;
 
 /// The three OTLP signals.

@@ -9,7 +9,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use opentelemetry_sdk::trace::SpanData;
 use parking_lot::Mutex;
 
 use super::logs::{LogEncoder, LogItem};
@@ -18,7 +17,7 @@ use super::processors::{AccessSink, QueueLogProcessor, QueueSpanProcessor, SpanS
 use super::queue::RecordQueue;
 use super::resource::EncodedResource;
 use super::shared::{Shared, MAX_METRIC_PAYLOADS};
-use super::spans::TraceEncoder;
+use super::spans::{SpanItem, TraceEncoder};
 use super::transport::{Sender, Transport};
 use super::{PerSignal, Signal};
 use crate::telemetry::config::OtelConfig;
@@ -227,7 +226,7 @@ impl Worker {
     fn run(mut self) {
         let mut next_spans = Instant::now() + self.span_delay;
         let mut next_logs = Instant::now() + self.log_delay;
-        let mut span_buf: Vec<SpanData> = Vec::new();
+        let mut span_buf: Vec<SpanItem> = Vec::new();
         let mut log_buf: Vec<LogItem> = Vec::new();
         loop {
             let stopping = self.shared.stopping();

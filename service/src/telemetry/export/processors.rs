@@ -9,7 +9,9 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
 use super::logs::LogItem;
 use super::shared::Shared;
+use super::spans::SpanItem;
 use crate::telemetry::access_log::AccessRecord;
+use crate::telemetry::server_span::ServerSpanRecord;
 
 #[derive(Debug)]
 pub struct QueueSpanProcessor {
@@ -27,7 +29,9 @@ impl SpanProcessor for QueueSpanProcessor {
 
     fn on_end(&self, span: SpanData) {
         if span.span_context.is_sampled() {
-            self.shared.spans.push(span, &self.shared.health.traces);
+            self.shared
+                .spans
+                .push(SpanItem::Sdk(span), &self.shared.health.traces);
         }
     }
 
@@ -125,7 +129,9 @@ impl SpanSink {
         SpanSink::new(Arc::new(Shared::new(&config, Arc::default())))
     }
 
-    pub fn push(&self, span: SpanData) {
-        self.shared.spans.push(span, &self.shared.health.traces);
+    pub fn push_server(&self, span: ServerSpanRecord) {
+        self.shared
+            .spans
+            .push(SpanItem::Server(span), &self.shared.health.traces);
     }
 }

@@ -9,11 +9,11 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use bytes::Bytes;
-use opentelemetry_sdk::trace::SpanData;
 use parking_lot::Mutex;
 
 use super::logs::LogItem;
 use super::queue::RecordQueue;
+use super::spans::SpanItem;
 use super::PerSignal;
 use crate::telemetry::config::OtelConfig;
 use crate::telemetry::health::TelemetryHealth;
@@ -23,7 +23,7 @@ pub(super) const MAX_METRIC_PAYLOADS: usize = 24;
 
 /// State shared by the processors (producers) and the export thread.
 pub struct Shared {
-    pub(super) spans: RecordQueue<SpanData>,
+    pub(super) spans: RecordQueue<SpanItem>,
     pub(super) logs: RecordQueue<LogItem>,
     metrics: Mutex<VecDeque<(Bytes, u64)>>,
     pub(super) health: Arc<TelemetryHealth>,

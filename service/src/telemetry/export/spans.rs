@@ -1,11 +1,129 @@
-//! `ExportTraceServiceRequest` encoding straight from the SDK's `SpanData`.
+//! `ExportTraceServiceRequest` encoding straight from the SDK's `SpanData`, and
+//! from the lean path's server span records (`telemetry::server_span`) field by field.
 
-use opentelemetry::trace::{SpanId, SpanKind, Status, TraceState};
+use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceState};
+use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::SpanData;
 
 use super::proto::*;
 use super::resource::{put_scope, scope_len, unix_nanos, EncodedResource};
-use super::values::{kv_len, put_kv};
+use super::values::{kv_len, put_kv, put_scalar_kv, scalar_kv_len};
+use crate::telemetry::server_span::{Attr, ServerSpanRecord};
+
+/// One queued span: from the SDK (the database spans, every span of the stock
+/// tracer) or the lean path's server span.
+#[derive(Debug, Clone)]
+pub enum SpanItem {
+    Sdk(SpanData),
+    Server(ServerSpanRecord),
+}
+
+impl SpanItem {
+    fn scope(&self) -> &InstrumentationScope {
+        match self {
+            SpanItem::Sdk(span) => &span.instrumentation_scope,
+            SpanItem::Server(span) => &span.scope,
+        }
+    }
+
+    fn span_context(&self) -> &SpanContext {
+        match self {
+            SpanItem::Sdk(span) => &span.span_context,
+            SpanItem::Server(span) => &span.span_context,
+        }
+    }
+
+    pub fn is_sampled(&self) -> bool {
+        self.span_context().is_sampled()
+    }
+
+    fn len(&self, state: Option<&str>) -> usize {
+        match self {
+            SpanItem::Sdk(span) => span_len(span, state),
+            SpanItem::Server(span) => server_span_len(span, state),
+        }
+    }
+
+    fn put(&self, len: usize, state: Option<&str>, buf: &mut Buf) {
+        match self {
+            SpanItem::Sdk(span) => put_span(span, len, state, buf),
+            SpanItem::Server(span) => put_server_span(span, len, state, buf),
+        }
+    }
+}
+
+fn attr_len(key: &str, value: Attr<'_>) -> usize {
+    len_field(
+        ATTRIBUTES,
+        match value {
+            Attr::Scalar(scalar) => scalar_kv_len(key, scalar),
+            Attr::Value(value) => kv_len(key, value),
+        },
+    )
+}
+
+fn put_attr(key: &str, value: Attr<'_>, buf: &mut Buf) {
+    match value {
+        Attr::Scalar(scalar) => put_scalar_kv(ATTRIBUTES, key, scalar, buf),
+        Attr::Value(value) => put_kv(ATTRIBUTES, key, value, buf),
+    }
+}
+
+/// `span_len` for a server span record: no events, links or dropped counts, a
+/// status only on error. The same bytes as its `SpanData` (the differential tests).
+fn server_span_len(span: &ServerSpanRecord, state: Option<&str>) -> usize {
+    let mut len = len_field(TRACE_ID, 16)
+        + len_field(SPAN_ID, 8)
+        + bytes_field(TRACE_STATE, state.unwrap_or("").as_bytes())
+        + if span.parent_span_id != SpanId::INVALID {
+            len_field(PARENT_SPAN_ID, 8)
+        } else {
+            0
+        }
+        + bytes_field(NAME, span.name.as_bytes())
+        + varint_field(KIND, kind(&SpanKind::Server))
+        + fixed64_field(START, unix_nanos(span.start_time))
+        + fixed64_field(END, unix_nanos(span.end_time))
+        + fixed32_field(FLAGS, server_flags(span));
+    span.for_each_attribute(|key, value| len += attr_len(key, value));
+    if span.error {
+        len += len_field(STATUS, status_len(&ERROR_STATUS));
+    }
+    len
+}
+
+/// `Status::error("")`, the server span's status on error (as on the stock path).
+const ERROR_STATUS: Status = Status::Error {
+    description: std::borrow::Cow::Borrowed(""),
+};
+
+fn server_flags(span: &ServerSpanRecord) -> u32 {
+    let remote = if span.parent_is_remote {
+        HAS_IS_REMOTE | IS_REMOTE
+    } else {
+        HAS_IS_REMOTE
+    };
+    u32::from(span.span_context.trace_flags().to_u8()) | remote
+}
+
+fn put_server_span(span: &ServerSpanRecord, len: usize, state: Option<&str>, buf: &mut Buf) {
+    put_len(SPANS, len, buf);
+    put_bytes(TRACE_ID, &span.span_context.trace_id().to_bytes(), buf);
+    put_bytes(SPAN_ID, &span.span_context.span_id().to_bytes(), buf);
+    put_bytes(TRACE_STATE, state.unwrap_or("").as_bytes(), buf);
+    if span.parent_span_id != SpanId::INVALID {
+        put_bytes(PARENT_SPAN_ID, &span.parent_span_id.to_bytes(), buf);
+    }
+    put_bytes(NAME, span.name.as_bytes(), buf);
+    put_varint(KIND, kind(&SpanKind::Server), buf);
+    put_fixed64(START, unix_nanos(span.start_time), buf);
+    put_fixed64(END, unix_nanos(span.end_time), buf);
+    span.for_each_attribute(|key, value| put_attr(key, value, buf));
+    if span.error {
+        put_status(&ERROR_STATUS, buf);
+    }
+    put_fixed32(FLAGS, server_flags(span), buf);
+}
 
 // ExportTraceServiceRequest / ResourceSpans / ScopeSpans
 const RESOURCE_SPANS: u32 = 1;
@@ -264,28 +382,28 @@ impl TraceEncoder {
     }
 
     /// Appends one `ExportTraceServiceRequest` holding `spans` to `out`.
-    pub fn encode(&mut self, spans: &[SpanData], out: &mut Buf) {
+    pub fn encode(&mut self, spans: &[SpanItem], out: &mut Buf) {
         self.lens.clear();
         self.states.clear();
         for span in spans {
-            let state = trace_state(span.span_context.trace_state());
-            self.lens.push(span_len(span, state.as_deref()));
+            let state = trace_state(span.span_context().trace_state());
+            self.lens.push(span.len(state.as_deref()));
             self.states.push(state);
         }
         // Group by instrumentation scope, keeping first-seen order.
         let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
         for (i, span) in spans.iter().enumerate() {
-            let scope = &span.instrumentation_scope;
+            let scope = span.scope();
             match groups
                 .iter_mut()
-                .find(|(first, _)| &spans[*first].instrumentation_scope == scope)
+                .find(|(first, _)| spans[*first].scope() == scope)
             {
                 Some((_, members)) => members.push(i),
                 None => groups.push((i, vec![i])),
             }
         }
         let scope_spans_len = |first: usize, members: &[usize]| {
-            let scope = &spans[first].instrumentation_scope;
+            let scope = spans[first].scope();
             len_field(SCOPE, scope_len(scope.name(), scope))
                 + bytes_field(
                     SCOPE_SCHEMA_URL,
@@ -306,10 +424,10 @@ impl TraceEncoder {
         put_bytes_always(RESOURCE, self.resource.body(), out);
         for (first, members) in &groups {
             put_len(SCOPE_SPANS, scope_spans_len(*first, members), out);
-            let scope = &spans[*first].instrumentation_scope;
+            let scope = spans[*first].scope();
             put_scope(SCOPE, scope.name(), scope, out);
             for &i in members {
-                put_span(&spans[i], self.lens[i], self.states[i].as_deref(), out);
+                spans[i].put(self.lens[i], self.states[i].as_deref(), out);
             }
             put_bytes(
                 SCOPE_SCHEMA_URL,
