@@ -7,6 +7,10 @@
 //! - After the switch back: the next requests' records arrive, and the counter counts
 //!   every request, those of the off window included (the instruments kept counting,
 //!   so nothing resets and `increase()` stays right).
+//! - What failing open saves: the service's CPU per request with every export on,
+//!   sampled down, off, and on again, from the kernel's per-thread run times (a
+//!   figure, printed with the load average; the deterministic count of the same is
+//!   `loadtest instructions --switches`, docs/performance.md).
 
 mod common;
 
@@ -68,6 +72,37 @@ fn send(prefix: &str) -> Result<()> {
         anyhow::ensure!(r.status == 200, "{id}: {} {}", r.status, r.body);
     }
     Ok(())
+}
+
+/// The service's CPU time so far, in ns: every thread's run time from
+/// /proc/<pid>/task/*/schedstat (nanoseconds, where /proc/<pid>/stat has 10 ms ticks).
+fn service_cpu_ns(pid: i32) -> Result<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let stat = std::fs::read_to_string(task?.path().join("schedstat")).unwrap_or_default();
+        total += stat
+            .split_whitespace()
+            .next()
+            .and_then(|ns| ns.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Ok(total)
+}
+
+/// CPU µs per request of the service over `n` GET /health on one kept-alive connection.
+fn cpu_per_request(pid: i32, n: usize) -> Result<f64> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let uri = format!("{}/health", xtask::ports::url(xtask::ports::SERVICE));
+    let before = service_cpu_ns(pid)?;
+    for _ in 0..n {
+        let mut r = agent.get(&uri).call()?;
+        anyhow::ensure!(r.status() == 200, "GET /health: {}", r.status());
+        r.body_mut().read_to_vec()?;
+    }
+    Ok((service_cpu_ns(pid)? - before) as f64 / 1000.0 / n as f64)
 }
 
 fn counter() -> Result<f64> {
@@ -171,5 +206,57 @@ fn switching_every_export_off_and_back_loses_only_the_off_window() -> Result<()>
         leaked_logs == 0 && leaked_spans == 0,
         "records of the off window reached Elasticsearch: {leaked_logs} logs, {leaked_spans} spans"
     );
+    Ok(())
+}
+
+/// The CPU per request each setting costs on the stack (printed; CPU time on a shared
+/// VM moves too much to gate on), and every request served in each.
+#[test]
+fn cpu_per_request_follows_the_switches() -> Result<()> {
+    require_stack();
+    let _serial = serial();
+    let switched = Switched {
+        auth: format!("Bearer {}", admin_token()),
+    };
+    let pid = common::component_pid("service").ok_or_else(|| anyhow::anyhow!("no service pid"))?;
+    let n: usize = std::env::var("FAIL_OPEN_CPU_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let settings = [
+        ("every export on", None),
+        (
+            "traces at 10 %, GET /health access records off",
+            Some(
+                json!({"traces": {"sample_ratio": 0.1}, "logs": {"access_log_off": ["GET /health"]}}),
+            ),
+        ),
+        (
+            "every export off",
+            Some(
+                json!({"traces": {"export": false}, "logs": {"export": false}, "metrics": {"export": false}}),
+            ),
+        ),
+        ("every export on again", None),
+    ];
+    cpu_per_request(pid, 1_000)?; // warm-up
+    let mut figures = Vec::new();
+    for (name, body) in settings {
+        switched.reset()?;
+        if let Some(body) = body {
+            switched.set(body)?;
+        }
+        let us = cpu_per_request(pid, n)?;
+        figures.push((name, us));
+    }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let on = figures[0].1;
+    for (name, us) in &figures {
+        println!(
+            "FIGURE fail-open CPU: {name}: {us:.1} us of service CPU per GET /health ({:+.0} % against every export on; {n} requests; load average {})",
+            (us / on - 1.0) * 100.0,
+            load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+        );
+    }
     Ok(())
 }
