@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use opentelemetry::metrics::BoundHistogram;
 use opentelemetry::trace::SpanContext;
 use opentelemetry::StringValue;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -87,6 +88,9 @@ struct Series {
     route: Arc<Route>,
     key: SeriesKey,
     slots: [Option<Exemplar>; BUCKETS],
+    /// The lean path's histogram bound to this series' labels: recording through
+    /// it skips the SDK's per-request attribute hashing and lookup.
+    duration: Option<BoundHistogram<f64>>,
 }
 
 impl Series {
@@ -127,6 +131,18 @@ fn bucket_of(value: f64) -> usize {
     DURATION_BUCKETS.partition_point(|bound| *bound < value)
 }
 
+fn exemplar(value: f64, span: &SpanContext, request_id: &RequestId) -> Exemplar {
+    Exemplar {
+        value,
+        time_unix_nano: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+        trace_id: span.trace_id().to_bytes(),
+        span_id: span.span_id().to_bytes(),
+        request_id: (request_id.as_str().len() <= MAX_REQUEST_ID_LEN).then(|| request_id.shared()),
+    }
+}
+
 impl ExemplarStore {
     /// Keeps this request as its series' exemplar for the value's bucket.
     /// Unsampled requests are skipped: their trace would lead nowhere.
@@ -141,37 +157,77 @@ impl ExemplarStore {
         if !span.is_sampled() {
             return;
         }
-        let exemplar = Exemplar {
+        self.update(
+            key,
+            route,
             value,
-            time_unix_nano: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64),
-            trace_id: span.trace_id().to_bytes(),
-            span_id: span.span_id().to_bytes(),
-            request_id: (request_id.as_str().len() <= MAX_REQUEST_ID_LEN)
-                .then(|| request_id.shared()),
-        };
+            Some(exemplar(value, span, request_id)),
+            None::<fn() -> BoundHistogram<f64>>,
+        );
+    }
+
+    /// The lean path's one call per request: records `value` in the series' bound
+    /// histogram (bound with `bind` at the series' first request) and keeps the
+    /// request as the bucket's exemplar if its trace is sampled. False when the
+    /// series is past the bound (`MAX_SERIES`): the caller records it unbound.
+    pub fn record(
+        &self,
+        key: SeriesKey,
+        route: &Arc<Route>,
+        value: f64,
+        sampled: Option<(&SpanContext, &RequestId)>,
+        bind: impl FnOnce() -> BoundHistogram<f64>,
+    ) -> bool {
+        let exemplar = sampled
+            .filter(|(span, _)| span.is_sampled())
+            .map(|(span, request_id)| exemplar(value, span, request_id));
+        self.update(key, route, value, exemplar, Some(bind))
+    }
+
+    /// The series' exemplar slot and, with `bind`, its duration. False when the
+    /// series is not kept.
+    fn update(
+        &self,
+        key: SeriesKey,
+        route: &Arc<Route>,
+        value: f64,
+        exemplar: Option<Exemplar>,
+        bind: Option<impl FnOnce() -> BoundHistogram<f64>>,
+    ) -> bool {
         let bucket = bucket_of(value);
         let mut series = self.series.lock();
         if let Some(s) = series.get_mut(&key) {
+            if bind.is_some() {
+                match &s.duration {
+                    Some(duration) => duration.record(value),
+                    // The series was made by `offer` (stock path): not ours to count.
+                    None => return false,
+                }
+            }
             // Swap out, so the old exemplar's request id is freed after unlocking.
-            let _old = s.slots[bucket].replace(exemplar);
+            let _old = exemplar.and_then(|e| s.slots[bucket].replace(e));
             drop(series);
-            return;
+            return true;
         }
         if series.len() >= MAX_SERIES {
-            return;
+            return false;
+        }
+        let duration = bind.map(|bind| bind());
+        if let Some(duration) = &duration {
+            duration.record(value);
         }
         let mut slots: [Option<Exemplar>; BUCKETS] = Default::default();
-        slots[bucket] = Some(exemplar);
+        slots[bucket] = exemplar;
         series.insert(
             key.clone(),
             Series {
                 route: Arc::clone(route),
                 key,
                 slots,
+                duration,
             },
         );
+        true
     }
 
     /// Copies the exemplars into the duration histogram's encoded data points.
@@ -332,6 +388,65 @@ mod tests {
         for (value, bucket) in cases {
             assert_eq!(bucket_of(value), bucket, "value {value}");
         }
+    }
+
+    /// A histogram of a meter whose bound handles the test can count.
+    fn histogram() -> opentelemetry::metrics::Histogram<f64> {
+        use opentelemetry::metrics::MeterProvider as _;
+        opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+            .build()
+            .meter("test")
+            .f64_histogram("d")
+            .build()
+    }
+
+    #[test]
+    fn a_series_is_bound_once_and_kept_until_the_bound() {
+        let store = ExemplarStore::default();
+        let h = histogram();
+        let projects = route("/projects/{id}");
+        let id = rid("req-1");
+        let binds = std::cell::Cell::new(0);
+        let bind = || {
+            binds.set(binds.get() + 1);
+            h.bind(&[])
+        };
+        let key = |status| SeriesKey::new(&projects, 0, Some(status), None);
+        for sampled in [true, false, true] {
+            assert!(store.record(
+                key(200),
+                &projects,
+                0.01,
+                Some((&span(sampled, 1), &id)),
+                bind
+            ));
+        }
+        assert!(store.record(key(404), &projects, 0.01, None, bind));
+        assert_eq!(binds.get(), 2, "one bind per series");
+
+        // A series `offer` made (the stock path) is not counted here.
+        store.offer(key(500), &projects, 0.2, &span(true, 2), &id);
+        assert!(!store.record(key(500), &projects, 0.2, None, bind));
+
+        // Past the bound: not kept, not bound; the caller records it unbound.
+        for status in 0..MAX_SERIES as u16 {
+            store.record(
+                SeriesKey::new(&projects, 1, Some(status), None),
+                &projects,
+                0.01,
+                None,
+                || h.bind(&[]),
+            );
+        }
+        let before = binds.get();
+        assert!(!store.record(
+            SeriesKey::new(&projects, 2, Some(1), None),
+            &projects,
+            0.01,
+            None,
+            bind
+        ));
+        assert_eq!(binds.get(), before);
     }
 
     #[test]

@@ -207,7 +207,7 @@ impl InFlight {
         let duration = self.started.elapsed();
         let elapsed = duration.as_secs_f64();
         let cx = self.cx.take();
-        if let (Some(otel), Some(_)) = (self.telemetry.otel(), &cx) {
+        if let (Some(otel), Some(cx)) = (self.telemetry.otel(), &cx) {
             // On the stack: at most four labels, the last two optional.
             let method = KeyValue::new(HTTP_REQUEST_METHOD, METHODS[self.method_i]);
             let route = KeyValue::new(HTTP_ROUTE, Value::String(self.route.template.clone()));
@@ -216,27 +216,21 @@ impl InFlight {
             let error_kv = error_type
                 .as_ref()
                 .map(|kind| KeyValue::new(ERROR_TYPE, Value::String(kind.clone())));
+            let span = cx.span();
+            let exemplar = cx
+                .get::<RequestFacts>()
+                .map(|facts| (span.span_context(), &facts.request_id));
+            let key = SeriesKey::new(&self.route, self.method_i, status, error_type.as_ref());
             let record = |labels: &[KeyValue]| {
-                otel.http.request_finished(self.method_i, elapsed, labels);
+                let series = (key, &self.route);
+                otel.http
+                    .request_finished(self.method_i, elapsed, series, labels, exemplar);
             };
             match (status_kv, error_kv) {
                 (Some(s), Some(e)) => record(&[method, route, s, e]),
                 (Some(s), None) => record(&[method, route, s]),
                 (None, Some(e)) => record(&[method, route, e]),
                 (None, None) => record(&[method, route]),
-            }
-            if let Some((cx, facts)) = cx
-                .as_ref()
-                .and_then(|cx| Some((cx, cx.get::<RequestFacts>()?)))
-            {
-                let key = SeriesKey::new(&self.route, self.method_i, status, error_type.as_ref());
-                otel.http.exemplars().offer(
-                    key,
-                    &self.route,
-                    elapsed,
-                    cx.span().span_context(),
-                    &facts.request_id,
-                );
             }
         }
         let access = Access {

@@ -5,10 +5,12 @@ use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use opentelemetry::metrics::{Histogram, Meter};
+use opentelemetry::trace::SpanContext;
 use opentelemetry::KeyValue;
 
-use super::exemplars::ExemplarStore;
-use super::route::{METHODS, METHOD_COUNT};
+use super::exemplars::{ExemplarStore, SeriesKey};
+use super::request_id::RequestId;
+use super::route::{Route, METHODS, METHOD_COUNT};
 
 pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
 pub const HTTP_ROUTE: &str = "http.route";
@@ -26,15 +28,21 @@ pub const DURATION_BUCKETS: [f64; 16] = [
 pub struct HttpMetrics {
     duration: Histogram<f64>,
     exemplars: Arc<ExemplarStore>,
+    /// Lean path: the duration recorded through a histogram bound to each series'
+    /// labels (kept beside its exemplars), not looked up by its attributes per request.
+    bound: bool,
     /// In-flight requests per method, read at collection time: two atomic
     /// adds per request instead of two attribute-set lookups in the SDK.
     active: Arc<[AtomicI64; METHOD_COUNT]>,
 }
 
 impl HttpMetrics {
-    pub fn new(meter: &Meter, exemplars: Arc<ExemplarStore>) -> Self {
+    /// `bound`: record through bound instruments (the lean path); the stock path
+    /// records as a typical service does, by attributes.
+    pub fn new(meter: &Meter, exemplars: Arc<ExemplarStore>, bound: bool) -> Self {
         HttpMetrics {
             exemplars,
+            bound,
             duration: meter
                 .f64_histogram("http.server.request.duration")
                 .with_unit("s")
@@ -73,9 +81,32 @@ impl HttpMetrics {
         self.active[method_index].fetch_add(1, Relaxed);
     }
 
-    pub fn request_finished(&self, method_index: usize, seconds: f64, attributes: &[KeyValue]) {
+    /// The request's duration in its series (`key`, labelled `labels`), with the
+    /// request as the bucket's exemplar when its trace is sampled.
+    pub fn request_finished(
+        &self,
+        method_index: usize,
+        seconds: f64,
+        series: (SeriesKey, &Arc<Route>),
+        labels: &[KeyValue],
+        exemplar: Option<(&SpanContext, &RequestId)>,
+    ) {
         self.active[method_index].fetch_sub(1, Relaxed);
-        self.duration.record(seconds, attributes);
+        let (key, route) = series;
+        if self.bound {
+            let kept = self
+                .exemplars
+                .record(key, route, seconds, exemplar, || self.duration.bind(labels));
+            if !kept {
+                // Past the series bound: the SDK folds such series into its overflow.
+                self.duration.record(seconds, labels);
+            }
+        } else {
+            self.duration.record(seconds, labels);
+            if let Some((span, request_id)) = exemplar {
+                self.exemplars.offer(key, route, seconds, span, request_id);
+            }
+        }
     }
 
     /// Where the duration's exemplars are kept (see `telemetry::exemplars`).

@@ -256,7 +256,7 @@ impl Telemetry {
         };
         let meter_provider = meter_builder.build();
         let meter = meter_provider.meter(SCOPE_NAME);
-        let http = HttpMetrics::new(&meter, exemplars);
+        let http = HttpMetrics::new(&meter, exemplars, pipeline.is_some());
         process::register(&meter);
         switches::register(&meter, &switches);
         if let Some(pipeline) = &pipeline {
