@@ -260,6 +260,28 @@ fn prom_increase(start: f64, end: f64) -> Result<f64> {
     Ok(total)
 }
 
+/// Waits until Prometheus has counted every request sent before the drill: the
+/// count stands still over two export and scrape intervals (5 s each). Requests
+/// of an earlier step (the alert drills' load) otherwise land in this drill's
+/// window and count as served twice.
+fn settle_counter() -> Result<()> {
+    let total = || common::prom_scalar(&format!("sum({COUNT})"));
+    let start = Instant::now();
+    let mut last = total()?;
+    loop {
+        std::thread::sleep(Duration::from_secs(11));
+        let now = total()?;
+        if now == last {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            start.elapsed() < Duration::from_secs(120),
+            "the request count in Prometheus kept moving before the drill ({last} -> {now}): something else sends requests"
+        );
+        last = now;
+    }
+}
+
 /// What a signal's count found per request.
 #[derive(Debug, Default, Clone, Copy)]
 struct Tally {
@@ -364,6 +386,7 @@ struct Run {
 /// `drill` with another scenario (one without health routes: they are left out of the
 /// Prometheus count).
 fn drill_with(name: &str, scenario: &str, fault: impl FnOnce() -> Result<Window>) -> Result<Run> {
+    settle_counter()?;
     let prom_start = unix_now() - 1.0;
     let load = Load::start(name, scenario)?;
     let load_started = Instant::now();
