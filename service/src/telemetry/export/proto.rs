@@ -69,6 +69,14 @@ pub fn fixed32_field(tag: u32, value: u32) -> usize {
 /// Writes the key and length of a length-delimited field; the caller writes the body.
 #[inline]
 pub fn put_len(tag: u32, len: usize, buf: &mut Buf) {
+    // Most fields: a tag below 16 and a body under 128 bytes, one byte each.
+    if tag < 16 && len < 128 {
+        buf.extend_from_slice(&[
+            (tag << 3) as u8 | WireType::LengthDelimited as u8,
+            len as u8,
+        ]);
+        return;
+    }
     encode_key(tag, WireType::LengthDelimited, buf);
     encode_varint(len as u64, buf);
 }
@@ -135,6 +143,17 @@ mod tests {
             prost::encoding::encode_varint(v, &mut theirs);
             assert_eq!(ours, theirs, "{v}");
             assert_eq!(ours.len(), encoded_len_varint(v));
+        }
+        for tag in [1u32, 15, 16, 2047] {
+            for len in [0usize, 1, 127, 128, 16_383, 16_384] {
+                let mut ours = Vec::new();
+                put_len(tag, len, &mut ours);
+                let mut theirs = Vec::new();
+                prost::encoding::encode_key(tag, WireType::LengthDelimited, &mut theirs);
+                prost::encoding::encode_varint(len as u64, &mut theirs);
+                assert_eq!(ours, theirs, "tag {tag}, len {len}");
+                assert_eq!(ours.len() + len, len_field(tag, len));
+            }
         }
         let mut key = Vec::new();
         encode_key(15, WireType::LengthDelimited, &mut key);
