@@ -69,22 +69,88 @@ fn put_attr(key: &str, value: Attr<'_>, buf: &mut Buf) {
     }
 }
 
+/// What every span starts with, and its flags: the same fields of an SDK span and
+/// of a server span record, encoded once.
+struct SpanHead<'a> {
+    span_context: &'a SpanContext,
+    parent_span_id: SpanId,
+    parent_is_remote: bool,
+    name: &'a str,
+    kind: &'a SpanKind,
+    start: std::time::SystemTime,
+    end: std::time::SystemTime,
+}
+
+impl<'a> SpanHead<'a> {
+    fn of_sdk(span: &'a SpanData) -> Self {
+        SpanHead {
+            span_context: &span.span_context,
+            parent_span_id: span.parent_span_id,
+            parent_is_remote: span.parent_span_is_remote,
+            name: &span.name,
+            kind: &span.span_kind,
+            start: span.start_time,
+            end: span.end_time,
+        }
+    }
+
+    fn of_server(span: &'a ServerSpanRecord) -> Self {
+        SpanHead {
+            span_context: &span.span_context,
+            parent_span_id: span.parent_span_id,
+            parent_is_remote: span.parent_is_remote,
+            name: span.name,
+            kind: &SpanKind::Server,
+            start: span.start_time,
+            end: span.end_time,
+        }
+    }
+
+    /// Trace flags plus whether the parent is remote (the stock transform's encoding).
+    fn flags(&self) -> u32 {
+        let remote = if self.parent_is_remote {
+            HAS_IS_REMOTE | IS_REMOTE
+        } else {
+            HAS_IS_REMOTE
+        };
+        u32::from(self.span_context.trace_flags().to_u8()) | remote
+    }
+
+    /// The head's fields and the flags (written last, after the body).
+    fn len(&self, state: Option<&str>) -> usize {
+        len_field(TRACE_ID, 16)
+            + len_field(SPAN_ID, 8)
+            + bytes_field(TRACE_STATE, state.unwrap_or("").as_bytes())
+            + if self.parent_span_id != SpanId::INVALID {
+                len_field(PARENT_SPAN_ID, 8)
+            } else {
+                0
+            }
+            + bytes_field(NAME, self.name.as_bytes())
+            + varint_field(KIND, kind(self.kind))
+            + fixed64_field(START, unix_nanos(self.start))
+            + fixed64_field(END, unix_nanos(self.end))
+            + fixed32_field(FLAGS, self.flags())
+    }
+
+    fn put(&self, state: Option<&str>, buf: &mut Buf) {
+        put_bytes(TRACE_ID, &self.span_context.trace_id().to_bytes(), buf);
+        put_bytes(SPAN_ID, &self.span_context.span_id().to_bytes(), buf);
+        put_bytes(TRACE_STATE, state.unwrap_or("").as_bytes(), buf);
+        if self.parent_span_id != SpanId::INVALID {
+            put_bytes(PARENT_SPAN_ID, &self.parent_span_id.to_bytes(), buf);
+        }
+        put_bytes(NAME, self.name.as_bytes(), buf);
+        put_varint(KIND, kind(self.kind), buf);
+        put_fixed64(START, unix_nanos(self.start), buf);
+        put_fixed64(END, unix_nanos(self.end), buf);
+    }
+}
+
 /// `span_len` for a server span record: no events, links or dropped counts, a
 /// status only on error. The same bytes as its `SpanData` (the differential tests).
 fn server_span_len(span: &ServerSpanRecord, state: Option<&str>) -> usize {
-    let mut len = len_field(TRACE_ID, 16)
-        + len_field(SPAN_ID, 8)
-        + bytes_field(TRACE_STATE, state.unwrap_or("").as_bytes())
-        + if span.parent_span_id != SpanId::INVALID {
-            len_field(PARENT_SPAN_ID, 8)
-        } else {
-            0
-        }
-        + bytes_field(NAME, span.name.as_bytes())
-        + varint_field(KIND, kind(&SpanKind::Server))
-        + fixed64_field(START, unix_nanos(span.start_time))
-        + fixed64_field(END, unix_nanos(span.end_time))
-        + fixed32_field(FLAGS, server_flags(span));
+    let mut len = SpanHead::of_server(span).len(state);
     span.for_each_attribute(|key, value| len += attr_len(key, value));
     if span.error {
         len += len_field(STATUS, status_len(&ERROR_STATUS));
@@ -97,32 +163,15 @@ const ERROR_STATUS: Status = Status::Error {
     description: std::borrow::Cow::Borrowed(""),
 };
 
-fn server_flags(span: &ServerSpanRecord) -> u32 {
-    let remote = if span.parent_is_remote {
-        HAS_IS_REMOTE | IS_REMOTE
-    } else {
-        HAS_IS_REMOTE
-    };
-    u32::from(span.span_context.trace_flags().to_u8()) | remote
-}
-
 fn put_server_span(span: &ServerSpanRecord, len: usize, state: Option<&str>, buf: &mut Buf) {
+    let head = SpanHead::of_server(span);
     put_len(SPANS, len, buf);
-    put_bytes(TRACE_ID, &span.span_context.trace_id().to_bytes(), buf);
-    put_bytes(SPAN_ID, &span.span_context.span_id().to_bytes(), buf);
-    put_bytes(TRACE_STATE, state.unwrap_or("").as_bytes(), buf);
-    if span.parent_span_id != SpanId::INVALID {
-        put_bytes(PARENT_SPAN_ID, &span.parent_span_id.to_bytes(), buf);
-    }
-    put_bytes(NAME, span.name.as_bytes(), buf);
-    put_varint(KIND, kind(&SpanKind::Server), buf);
-    put_fixed64(START, unix_nanos(span.start_time), buf);
-    put_fixed64(END, unix_nanos(span.end_time), buf);
+    head.put(state, buf);
     span.for_each_attribute(|key, value| put_attr(key, value, buf));
     if span.error {
         put_status(&ERROR_STATUS, buf);
     }
-    put_fixed32(FLAGS, server_flags(span), buf);
+    put_fixed32(FLAGS, head.flags(), buf);
 }
 
 // ExportTraceServiceRequest / ResourceSpans / ScopeSpans
@@ -221,15 +270,6 @@ fn link_flags(link: &opentelemetry::trace::Link) -> u32 {
     u32::from(link.span_context.trace_flags().to_u8()) | remote
 }
 
-fn flags(span: &SpanData) -> u32 {
-    let remote = if span.parent_span_is_remote {
-        HAS_IS_REMOTE | IS_REMOTE
-    } else {
-        HAS_IS_REMOTE
-    };
-    u32::from(span.span_context.trace_flags().to_u8()) | remote
-}
-
 fn event_len(event: &opentelemetry::trace::Event) -> usize {
     fixed64_field(EVENT_TIME, unix_nanos(event.timestamp))
         + bytes_field(EVENT_NAME, event.name.as_bytes())
@@ -261,19 +301,7 @@ fn link_len(link: &opentelemetry::trace::Link, state: Option<&str>) -> usize {
 }
 
 fn span_len(span: &SpanData, state: Option<&str>) -> usize {
-    let parent = span.parent_span_id != SpanId::INVALID;
-    len_field(TRACE_ID, 16)
-        + len_field(SPAN_ID, 8)
-        + bytes_field(TRACE_STATE, state.unwrap_or("").as_bytes())
-        + if parent {
-            len_field(PARENT_SPAN_ID, 8)
-        } else {
-            0
-        }
-        + bytes_field(NAME, span.name.as_bytes())
-        + varint_field(KIND, kind(&span.span_kind))
-        + fixed64_field(START, unix_nanos(span.start_time))
-        + fixed64_field(END, unix_nanos(span.end_time))
+    SpanHead::of_sdk(span).len(state)
         + span
             .attributes
             .iter()
@@ -303,21 +331,12 @@ fn span_len(span: &SpanData, state: Option<&str>) -> usize {
                 len_field(STATUS, s)
             }
         }
-        + fixed32_field(FLAGS, flags(span))
 }
 
 fn put_span(span: &SpanData, len: usize, state: Option<&str>, buf: &mut Buf) {
+    let head = SpanHead::of_sdk(span);
     put_len(SPANS, len, buf);
-    put_bytes(TRACE_ID, &span.span_context.trace_id().to_bytes(), buf);
-    put_bytes(SPAN_ID, &span.span_context.span_id().to_bytes(), buf);
-    put_bytes(TRACE_STATE, state.unwrap_or("").as_bytes(), buf);
-    if span.parent_span_id != SpanId::INVALID {
-        put_bytes(PARENT_SPAN_ID, &span.parent_span_id.to_bytes(), buf);
-    }
-    put_bytes(NAME, span.name.as_bytes(), buf);
-    put_varint(KIND, kind(&span.span_kind), buf);
-    put_fixed64(START, unix_nanos(span.start_time), buf);
-    put_fixed64(END, unix_nanos(span.end_time), buf);
+    head.put(state, buf);
     for kv in &span.attributes {
         put_kv(ATTRIBUTES, kv.key.as_str(), &kv.value, buf);
     }
@@ -362,7 +381,7 @@ fn put_span(span: &SpanData, len: usize, state: Option<&str>, buf: &mut Buf) {
     }
     put_varint(DROPPED_LINKS, u64::from(span.links.dropped_count), buf);
     put_status(&span.status, buf);
-    put_fixed32(FLAGS, flags(span), buf);
+    put_fixed32(FLAGS, head.flags(), buf);
 }
 
 /// Encodes batches of spans; keeps its scratch space between batches.
