@@ -8,6 +8,7 @@ mod idle;
 mod lifecycle;
 mod projects;
 mod request_id;
+mod stall;
 mod telemetry_contract;
 mod telemetry_failure;
 mod telemetry_switches;
