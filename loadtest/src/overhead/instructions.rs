@@ -17,16 +17,17 @@ use anyhow::{bail, Context};
 use otlp_sink::Sink;
 use serde::Serialize;
 
-/// Telemetry's added instructions per request that fail the gate: the figures measured
-/// when the gate was last lowered (2026-12-02, after issue 14's second round of cuts:
-/// GET /health 10,520 and POST /projects 19,363 here), raised by the largest spread seen
-/// between this machine and a fresh-clone CI run of one commit (7.5 %), plus 10 %: the
-/// count moves by several percent between runs (docs/performance.md, "Instruction
-/// counts"). Lower them as the telemetry gets cheaper; never raise them to make a change
-/// pass. With ALERTINGSCOUT_OTLP_EXPORTER=sdk in the environment the same command counts
-/// the stock path (no budget fits it: 26,081 and 72,424 on 2026-12-01).
-pub const BUDGET_HEALTH: u64 = 12_450;
-pub const BUDGET_POST: u64 = 22_900;
+/// Telemetry's added instructions per request that fail the gate: the highest figures
+/// measured for one commit when the gate was last lowered (2026-12-02, after issue 14's
+/// second round of cuts: GET /health 10,520 here, 11,114 and 11,632 in two fresh-clone CI
+/// runs; POST /projects 19,363, 19,238 and 20,158), plus 10 %, rounded: the count moves
+/// by up to 11 % between runs of one commit (how valgrind interleaves the request and
+/// export threads decides the batches; docs/performance.md, "Instruction counts").
+/// Lower them as the telemetry gets cheaper; never raise them to make a change pass. With
+/// ALERTINGSCOUT_OTLP_EXPORTER=sdk in the environment the same command counts the stock
+/// path (no budget fits it: 26,081 and 72,424 on 2026-12-01).
+pub const BUDGET_HEALTH: u64 = 12_800;
+pub const BUDGET_POST: u64 = 22_200;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
