@@ -105,10 +105,11 @@ fn cpu_per_request(pid: i32, n: usize) -> Result<f64> {
     Ok((service_cpu_ns(pid)? - before) as f64 / 1000.0 / n as f64)
 }
 
+/// GET /projects in Prometheus: what `send` adds to.
+const COUNTER: &str = "sum(http_server_request_duration_seconds_count{job=\"alertingscout\",http_route=\"/projects\",http_request_method=\"GET\"})";
+
 fn counter() -> Result<f64> {
-    prom_scalar(
-        "sum(http_server_request_duration_seconds_count{job=\"alertingscout\",http_route=\"/projects\",http_request_method=\"GET\"})",
-    )
+    prom_scalar(COUNTER)
 }
 
 #[test]
@@ -133,20 +134,7 @@ fn switching_every_export_off_and_back_loses_only_the_off_window() -> Result<()>
         Duration::from_millis(500),
         || Ok((es_search(LOGS, prefix_query(&before), 1000)?.len() >= REQUESTS).then_some(())),
     )?;
-    let base = wait_for(
-        "the counter, stable",
-        Duration::from_secs(60),
-        Duration::from_secs(2),
-        {
-            let mut last = f64::NAN;
-            move || {
-                let now = counter()?;
-                let stable = now == last;
-                last = now;
-                Ok(stable.then_some(now))
-            }
-        },
-    )?;
+    let base = common::prom_settled(COUNTER, Duration::from_secs(60))?;
 
     // Off: served as before, nothing exported.
     let state = switched.set(json!({

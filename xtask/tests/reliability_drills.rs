@@ -265,21 +265,7 @@ fn prom_increase(start: f64, end: f64) -> Result<f64> {
 /// of an earlier step (the alert drills' load) otherwise land in this drill's
 /// window and count as served twice.
 fn settle_counter() -> Result<()> {
-    let total = || common::prom_scalar(&format!("sum({COUNT})"));
-    let start = Instant::now();
-    let mut last = total()?;
-    loop {
-        std::thread::sleep(Duration::from_secs(11));
-        let now = total()?;
-        if now == last {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            start.elapsed() < Duration::from_secs(120),
-            "the request count in Prometheus kept moving before the drill ({last} -> {now}): something else sends requests"
-        );
-        last = now;
-    }
+    common::prom_settled(&format!("sum({COUNT})"), Duration::from_secs(120)).map(drop)
 }
 
 /// What a signal's count found per request.

@@ -245,6 +245,28 @@ pub fn prom_scalar(expr: &str) -> Result<f64> {
     Ok(prom_query(expr)?.first().map(|(_, v)| *v).unwrap_or(0.0))
 }
 
+/// The value of `expr` once it has stood still over two export and scrape intervals
+/// (the service exports metrics and Prometheus scrapes every 5 s, so 11 s): a count read
+/// sooner may still lack the last requests sent. Fails after `limit` if it keeps moving.
+pub fn prom_settled(expr: &str, limit: Duration) -> Result<f64> {
+    let start = Instant::now();
+    let mut last = prom_scalar(expr)?;
+    loop {
+        std::thread::sleep(Duration::from_secs(11));
+        let now = prom_scalar(expr)?;
+        if now == last {
+            return Ok(now);
+        }
+        if start.elapsed() > limit {
+            bail!(
+                "{expr} kept moving ({last} -> {now}) for {} s: something else sends requests",
+                limit.as_secs()
+            );
+        }
+        last = now;
+    }
+}
+
 /// Polls `check` every `every` until it returns Some, or fails after `limit`.
 pub fn wait_for<T>(
     what: &str,
