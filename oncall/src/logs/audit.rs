@@ -58,10 +58,12 @@ impl AuditRecord {
     }
 }
 
-/// Mapping of a daily audit index (made before the day's first record).
+/// Mapping of a daily audit index (made before the day's first record). One replica
+/// wherever a second node exists, none on a single node (which stays green): on a
+/// cluster a dead node must not take the audit trail, and with it every log read, away.
 pub fn mapping() -> Value {
     json!({
-        "settings": { "number_of_shards": 1, "number_of_replicas": 0 },
+        "settings": { "number_of_shards": 1, "auto_expand_replicas": "0-1" },
         "mappings": {
             "dynamic": false,
             "properties": {
@@ -204,5 +206,13 @@ mod tests {
             .with_timezone(&Utc);
         assert_eq!(trail.day_index(at), "alertingscout-audit-2027.01.01");
         assert_eq!(trail.pattern(), "alertingscout-audit-*,alertingscout-audit");
+    }
+
+    #[test]
+    fn an_audit_index_keeps_a_copy_on_a_second_node_when_there_is_one() {
+        let settings = &mapping()["settings"];
+        // Not a fixed count: 1 would leave a single node yellow, 0 a cluster exposed.
+        assert_eq!(settings["auto_expand_replicas"], "0-1");
+        assert!(settings.get("number_of_replicas").is_none(), "{settings}");
     }
 }
