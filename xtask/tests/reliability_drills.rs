@@ -1076,7 +1076,14 @@ impl Drop for SmallQueueDisk {
 
 /// The Collector's own metrics (`otelcol_*`), summed over the lines starting with `name`.
 fn collector_metric(name: &str) -> Result<f64> {
-    let mut resp = ureq::get(&format!("{}/metrics", url(ports::COLLECTOR_METRICS)))
+    // Bounded: with its queue disk full the Collector's metrics endpoint once stopped
+    // answering, and a call without a timeout hung drill 5 past its own 150 s wait.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into();
+    let mut resp = agent
+        .get(&format!("{}/metrics", url(ports::COLLECTOR_METRICS)))
         .call()
         .context("the Collector's metrics")?;
     let text = resp.body_mut().read_to_string()?;
