@@ -13,13 +13,6 @@ use alertingscout::startup::{shutdown_signal, Application};
 use alertingscout::telemetry::config::OtelConfig;
 use alertingscout::telemetry::Telemetry;
 
-/// Threads for blocking work: the store's SQLite calls, which one connection behind a
-/// mutex serialises anyway. Tokio's default (512) let a stalled moment (the process
-/// starved of CPU, a slow checkpoint) start a thread per queued request, each keeping
-/// its own allocator heap: a 5-second stall at 100 requests/s added 64 threads and
-/// 150 MiB that stayed (docs/reliability.md, the soak).
-const BLOCKING_THREADS: usize = 4;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -52,7 +45,7 @@ fn serve(settings: alertingscout::configuration::Settings) -> ExitCode {
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .max_blocking_threads(BLOCKING_THREADS)
+        .max_blocking_threads(alertingscout::startup::BLOCKING_THREADS)
         .build()
     {
         Ok(runtime) => runtime,

@@ -264,3 +264,10 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
 }
+
+/// Threads for blocking work: the store's SQLite calls, which one connection behind a
+/// mutex serialises anyway. Tokio's default (512) let a stalled moment (the process
+/// starved of CPU, a slow checkpoint) start a thread per queued request, each keeping
+/// its own allocator heap: a 5-second stall at 100 requests/s added 64 threads and
+/// 150 MiB that stayed (docs/reliability.md, the soak).
+pub const BLOCKING_THREADS: usize = 4;

@@ -1,14 +1,13 @@
 //! A stalled service (the process stopped for a moment while requests queue up) must
 //! not start a thread per queued request: the blocking pool that runs the SQLite
-//! calls is bounded (`BLOCKING_THREADS` in main.rs). Unbounded, a 5-second stall at
+//! calls is bounded (`startup::BLOCKING_THREADS`). Unbounded, a 5-second stall at
 //! 100 requests/s left 64 more threads and 150 MiB more memory for good.
 
 use futures_util::future::join_all;
 
 use crate::helpers::TestApp;
 
-/// The bound in main.rs.
-const BLOCKING_THREADS: u64 = 4;
+const BLOCKING_THREADS: u64 = alertingscout::startup::BLOCKING_THREADS as u64;
 const QUEUED: usize = 150;
 
 fn threads(pid: u32) -> u64 {
