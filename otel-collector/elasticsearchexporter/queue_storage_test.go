@@ -99,11 +99,15 @@ func (h storageHost) GetExtensions() map[component.ID]component.Component { retu
 // once the space returns and Elasticsearch is back; what it cannot store it must
 // refuse (the sender keeps it and retries). Without the storage guard
 // (storage_guard.go) exporterhelper v0.165.0 deletes every item whose dispatch
-// transaction fails, unsent and uncounted: the last two cases lose records.
+// transaction fails, unsent and uncounted: the middle two cases lose records.
+// While the disk is full the Collector's own metrics must keep answering (the
+// queue-size gauge takes the queue's lock) wherever a read still commits.
 func TestPersistentQueueStorageFull(t *testing.T) {
 	cases := []struct {
 		name string
 		fail func(ops []*storage.Operation) bool
+		// metricsAnswer: the queue is never held, so its gauges can be read.
+		metricsAnswer bool
 	}{
 		{
 			// The Collector's own report: "Exporting failed. Rejecting data."
@@ -111,16 +115,24 @@ func TestPersistentQueueStorageFull(t *testing.T) {
 			fail: func(ops []*storage.Operation) bool {
 				return hasOp(ops, storage.Set) && !hasOp(ops, storage.Get) && !hasOp(ops, storage.Delete)
 			},
+			metricsAnswer: true,
 		},
 		{
 			// Records queued before the disk filled are dispatched on the full disk.
-			name: "every write fails",
-			fail: func(ops []*storage.Operation) bool { return hasOp(ops, storage.Set) || hasOp(ops, storage.Delete) },
+			name:          "every write fails",
+			fail:          func(ops []*storage.Operation) bool { return hasOp(ops, storage.Set) || hasOp(ops, storage.Delete) },
+			metricsAnswer: true,
 		},
 		{
 			// Drill 5: the enqueue fits in the file's free pages, the dispatch does not.
-			name: "enqueue commits, dispatch fails",
-			fail: func(ops []*storage.Operation) bool { return hasOp(ops, storage.Get) && hasOp(ops, storage.Set) },
+			name:          "enqueue commits, dispatch fails",
+			fail:          func(ops []*storage.Operation) bool { return hasOp(ops, storage.Get) && hasOp(ops, storage.Set) },
+			metricsAnswer: true,
+		},
+		{
+			// Not even a read commits: the guard holds the queue until one does.
+			name: "nothing commits",
+			fail: func([]*storage.Operation) bool { return true },
 		},
 	}
 	for _, tc := range cases {
@@ -155,7 +167,11 @@ func TestPersistentQueueStorageFull(t *testing.T) {
 			batch.MinSize = 500
 			qs.Batch = configoptional.Some(*batch)
 
-			exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+			tel := componenttest.NewTelemetry()
+			defer func() { _ = tel.Shutdown(context.Background()) }()
+			set := exportertest.NewNopSettings(metadata.Type)
+			set.TelemetrySettings = tel.NewTelemetrySettings()
+			exp, err := NewFactory().CreateLogs(context.Background(), set, cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -188,11 +204,27 @@ func TestPersistentQueueStorageFull(t *testing.T) {
 			// Elasticsearch down: the queue holds everything.
 			send(0, 10)
 			disk.full.Store(true)
-			// While full an enqueue may wait for the queue (the guard holds it):
-			// the space returns after 300 ms whether or not the sending is done.
+			// While full an enqueue may wait for the queue (if the guard holds it):
+			// the space returns after 1.5 s whether or not the sending is done.
 			sent := make(chan struct{})
 			go func() { defer close(sent); send(10, 20) }()
 			time.Sleep(300 * time.Millisecond)
+			answered := make(chan error, 1)
+			go func() {
+				_, err := tel.GetMetric("otelcol_exporter_queue_size")
+				answered <- err
+			}()
+			select {
+			case err := <-answered:
+				if err != nil {
+					t.Errorf("queue size gauge: %v", err)
+				}
+			case <-time.After(500 * time.Millisecond):
+				if tc.metricsAnswer {
+					t.Errorf("the queue-size gauge did not answer within 500 ms with the disk full: the queue is held and the Collector's metrics endpoint would hang")
+				}
+			}
+			time.Sleep(700 * time.Millisecond)
 			disk.full.Store(false)
 			<-sent
 			up.Store(true)

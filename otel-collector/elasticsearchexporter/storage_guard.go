@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -22,12 +23,18 @@ import (
 // sender is gone, counted in no metric. Reliability drill 5 lost 201 log
 // records that way (docs/reliability.md).
 //
-// The guard hands the queue a storage client that retries that dispatch
-// transaction (the only one holding both a Get and a Set) until it commits,
-// instead of returning the error: the queue then waits for space (its enqueues
-// wait too, the sender times out and retries) and loses nothing. Enqueue
-// failures still return at once ("Exporting failed. Rejecting data.": the
-// sender keeps the data). At shutdown the guard gives up (the error returns,
+// The guard hands the queue a storage client that, when that dispatch
+// transaction fails, reads the item alone (a transaction with nothing to write,
+// which fits in the file's free pages where the metadata write did not) and
+// reports success: the queue dispatches the item from memory and its metadata on
+// disk lags until a later write commits. A restart before then sends those items
+// again; their document ids make that a 409, not a second document. Only if even
+// that read fails does the guard hold the dispatch, retrying until it commits.
+// Holding is the last resort because the queue's mutex is held meanwhile: its
+// enqueues wait, and so does the queue-size gauge, so the Collector's own
+// metrics endpoint stops answering (a fresh-clone CI run hung on it in drill 5).
+// Enqueue failures still return at once ("Exporting failed. Rejecting data.":
+// the sender keeps the data). At shutdown the guard gives up (the error returns,
 // and the item stays on disk when its delete fails too on the full disk).
 type storageGuard struct {
 	storageID component.ID
@@ -35,6 +42,9 @@ type storageGuard struct {
 	interval  time.Duration
 	stopOnce  sync.Once
 	stopping  chan struct{}
+	// degraded is set while dispatches bypass the disk, so that the warning is
+	// logged once per episode rather than once per item.
+	degraded atomic.Bool
 }
 
 func newStorageGuard(cfg *Config, logger *zap.Logger) *storageGuard {
@@ -108,15 +118,29 @@ func isDispatch(ops []*storage.Operation) bool {
 
 func (c guardClient) Batch(ctx context.Context, ops ...*storage.Operation) error {
 	err := c.Client.Batch(ctx, ops...)
-	if err == nil || !isDispatch(ops) {
+	if !isDispatch(ops) {
 		return err
 	}
+	if err == nil {
+		if c.g.degraded.CompareAndSwap(true, false) {
+			c.g.logger.Info("Persistent queue storage writable again; its metadata on disk is current",
+				zap.String("queue", c.name))
+		}
+		return nil
+	}
+	if c.readOnly(ctx, ops) == nil {
+		if c.g.degraded.CompareAndSwap(false, true) {
+			c.g.logger.Warn("Persistent queue storage refused a write (disk full?); dispatching queued items from memory until a write commits (a restart meanwhile sends them again, deduplicated by document id); new data is refused",
+				zap.String("queue", c.name), zap.Error(err))
+		}
+		return nil
+	}
 	start := time.Now()
-	c.g.logger.Warn("Persistent queue storage refused the dispatch of a queued item (disk full?); holding the queue until it commits, new data waits",
+	c.g.logger.Warn("Persistent queue storage refused even a read of a queued item; holding the queue until it commits: new data waits and the Collector's metrics endpoint stops answering",
 		zap.String("queue", c.name), zap.Error(err))
 	t := time.NewTicker(c.g.interval)
 	defer t.Stop()
-	for err != nil {
+	for {
 		select {
 		case <-c.g.stopping:
 			c.g.logger.Error("Shutting down with the persistent queue's storage still failing; the item stays in storage unless its delete commits",
@@ -124,11 +148,23 @@ func (c guardClient) Batch(ctx context.Context, ops ...*storage.Operation) error
 			return err
 		case <-t.C:
 		}
-		err = c.Client.Batch(ctx, ops...)
+		if err = c.Client.Batch(ctx, ops...); err == nil || c.readOnly(ctx, ops) == nil {
+			c.g.logger.Info("Persistent queue storage readable again; dispatch resumed",
+				zap.String("queue", c.name), zap.Duration("held", time.Since(start)))
+			return nil
+		}
 	}
-	c.g.logger.Info("Persistent queue storage writable again; dispatch resumed",
-		zap.String("queue", c.name), zap.Duration("held", time.Since(start)))
-	return nil
+}
+
+// readOnly runs the reads of ops alone, filling their values.
+func (c guardClient) readOnly(ctx context.Context, ops []*storage.Operation) error {
+	gets := make([]*storage.Operation, 0, 1)
+	for _, op := range ops {
+		if op.Type == storage.Get {
+			gets = append(gets, op)
+		}
+	}
+	return c.Client.Batch(ctx, gets...)
 }
 
 // guardedLogs and guardedTraces start the exporterhelper exporter with the
