@@ -151,6 +151,9 @@ func (c guardClient) Batch(ctx context.Context, ops ...*storage.Operation) error
 		if err = c.Client.Batch(ctx, ops...); err == nil || c.readOnly(ctx, ops) == nil {
 			c.g.logger.Info("Persistent queue storage readable again; dispatch resumed",
 				zap.String("queue", c.name), zap.Duration("held", time.Since(start)))
+			// Resumed from memory if the write still failed: one warning for the
+			// episode already went out, and its end is logged when a write commits.
+			c.g.degraded.Store(err != nil)
 			return nil
 		}
 	}
