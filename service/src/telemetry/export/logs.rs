@@ -7,10 +7,8 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::logs::SdkLogRecord;
 
 use super::proto::*;
-use super::resource::{put_scope, scope_len, unix_nanos, EncodedResource};
-use super::values::{
-    log_kv_len, log_value_len, put_log_kv, put_log_value, put_scalar_kv, scalar_kv_len,
-};
+use super::resource::{put_scope, unix_nanos, EncodedResource};
+use super::values::{log_value_len, put_log_kv, put_log_value, put_scalar_kv};
 use crate::telemetry::access_log::{self, AccessRecord};
 
 const RESOURCE_LOGS: u32 = 1;
@@ -69,43 +67,18 @@ impl LogItem {
         }
     }
 
-    fn len(&self) -> usize {
-        match self {
-            LogItem::Sdk { record, .. } => record_len(record),
-            LogItem::Access(access) => access_len(access),
-        }
-    }
-
-    fn put(&self, len: usize, buf: &mut Buf) {
-        match self {
-            LogItem::Sdk { record, .. } => put_record(record, len, buf),
-            LogItem::Access(access) => put_access(access, len, buf),
-        }
+    /// Writes the record as a `ScopeLogs.log_records` entry.
+    fn put(&self, buf: &mut Buf) {
+        put_nested(LOG_RECORDS, 2, buf, |buf| match self {
+            LogItem::Sdk { record, .. } => put_record(record, buf),
+            LogItem::Access(access) => put_access(access, buf),
+        });
     }
 }
 
 /// The access record's fields, in `put_record`'s order and with its rules (both
 /// times set, the span's ids when the request has a valid span).
-fn access_len(access: &AccessRecord) -> usize {
-    let time = unix_nanos(access.time);
-    let (severity, severity_text) = access.severity();
-    let body = LogValue::from(access.body);
-    let mut len = 2 * fixed64_field(TIME, time)
-        + varint_field(SEVERITY_NUMBER, severity)
-        + bytes_field(SEVERITY_TEXT, severity_text.as_bytes())
-        + len_field(BODY, log_value_len(&body))
-        + bytes_field(EVENT_NAME, access_log::EVENT_NAME.as_bytes());
-    access.for_each_attribute(|key, value| len += len_field(ATTRIBUTES, scalar_kv_len(key, value)));
-    if let Some(cx) = &access.span_context {
-        len += fixed32_field(FLAGS, u32::from(cx.trace_flags().to_u8()))
-            + len_field(TRACE_ID, 16)
-            + len_field(SPAN_ID, 8);
-    }
-    len
-}
-
-fn put_access(access: &AccessRecord, len: usize, buf: &mut Buf) {
-    put_len(LOG_RECORDS, len, buf);
+fn put_access(access: &AccessRecord, buf: &mut Buf) {
     let time = unix_nanos(access.time);
     let (severity, severity_text) = access.severity();
     put_fixed64(TIME, time, buf);
@@ -124,41 +97,7 @@ fn put_access(access: &AccessRecord, len: usize, buf: &mut Buf) {
     put_bytes(EVENT_NAME, access_log::EVENT_NAME.as_bytes(), buf);
 }
 
-fn record_len(record: &SdkLogRecord) -> usize {
-    let time = record.timestamp().or(record.observed_timestamp());
-    let mut len = fixed64_field(TIME, time.map(unix_nanos).unwrap_or(0))
-        + fixed64_field(
-            OBSERVED_TIME,
-            record.observed_timestamp().map(unix_nanos).unwrap_or(0),
-        )
-        + varint_field(
-            SEVERITY_NUMBER,
-            record.severity_number().map(|s| s as u64).unwrap_or(0),
-        )
-        + bytes_field(
-            SEVERITY_TEXT,
-            record.severity_text().unwrap_or("").as_bytes(),
-        )
-        + bytes_field(EVENT_NAME, record.event_name().unwrap_or("").as_bytes());
-    if let Some(body) = record.body() {
-        len += len_field(BODY, log_value_len(body));
-    }
-    len += record
-        .attributes_iter()
-        .map(|(k, v)| len_field(ATTRIBUTES, log_kv_len(k.as_str(), v)))
-        .sum::<usize>();
-    if let Some(cx) = record.trace_context() {
-        len += fixed32_field(
-            FLAGS,
-            cx.trace_flags.map(|f| u32::from(f.to_u8())).unwrap_or(0),
-        ) + len_field(TRACE_ID, 16)
-            + len_field(SPAN_ID, 8);
-    }
-    len
-}
-
-fn put_record(record: &SdkLogRecord, len: usize, buf: &mut Buf) {
-    put_len(LOG_RECORDS, len, buf);
+fn put_record(record: &SdkLogRecord, buf: &mut Buf) {
     let time = record.timestamp().or(record.observed_timestamp());
     put_fixed64(TIME, time.map(unix_nanos).unwrap_or(0), buf);
     put_varint(
@@ -203,22 +142,22 @@ fn put_record(record: &SdkLogRecord, len: usize, buf: &mut Buf) {
 #[derive(Debug, Default)]
 pub struct LogEncoder {
     resource: EncodedResource,
-    lens: Vec<usize>,
+    groups: Vec<(usize, Vec<usize>)>,
+    room: Room,
 }
 
 impl LogEncoder {
     pub fn new(resource: EncodedResource) -> Self {
         LogEncoder {
             resource,
-            lens: Vec::new(),
+            ..Default::default()
         }
     }
 
     /// Appends one `ExportLogsServiceRequest` holding `items` to `out`.
     pub fn encode(&mut self, items: &[LogItem], out: &mut Buf) {
-        self.lens.clear();
-        self.lens.extend(items.iter().map(LogItem::len));
-        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        let groups = &mut self.groups;
+        groups.clear();
         for (i, item) in items.iter().enumerate() {
             let name = item.scope_name();
             match groups.iter_mut().find(|(first, _)| {
@@ -229,38 +168,26 @@ impl LogEncoder {
                 None => groups.push((i, vec![i])),
             }
         }
-        let scope_logs_len = |first: usize, members: &[usize]| {
-            let item = &items[first];
-            len_field(SCOPE, scope_len(item.scope_name(), item.scope()))
-                + bytes_field(
-                    SCOPE_SCHEMA_URL,
-                    item.scope().schema_url().unwrap_or("").as_bytes(),
-                )
-                + members
-                    .iter()
-                    .map(|&i| len_field(LOG_RECORDS, self.lens[i]))
-                    .sum::<usize>()
-        };
-        let resource_logs_len = len_field(RESOURCE, self.resource.body().len())
-            + groups
-                .iter()
-                .map(|(first, members)| len_field(SCOPE_LOGS, scope_logs_len(*first, members)))
-                .sum::<usize>();
-        out.reserve(len_field(RESOURCE_LOGS, resource_logs_len));
-        put_len(RESOURCE_LOGS, resource_logs_len, out);
-        put_bytes_always(RESOURCE, self.resource.body(), out);
-        for (first, members) in &groups {
-            put_len(SCOPE_LOGS, scope_logs_len(*first, members), out);
-            let item = &items[*first];
-            put_scope(SCOPE, item.scope_name(), item.scope(), out);
-            for &i in members {
-                items[i].put(self.lens[i], out);
+        let start = self
+            .room
+            .reserve(items.len(), self.resource.body().len(), out);
+        put_nested(RESOURCE_LOGS, 3, out, |out| {
+            put_bytes_always(RESOURCE, self.resource.body(), out);
+            for (first, members) in groups.iter() {
+                let item = &items[*first];
+                put_nested(SCOPE_LOGS, 3, out, |out| {
+                    put_scope(SCOPE, item.scope_name(), item.scope(), out);
+                    for &i in members {
+                        items[i].put(out);
+                    }
+                    put_bytes(
+                        SCOPE_SCHEMA_URL,
+                        item.scope().schema_url().unwrap_or("").as_bytes(),
+                        out,
+                    );
+                });
             }
-            put_bytes(
-                SCOPE_SCHEMA_URL,
-                item.scope().schema_url().unwrap_or("").as_bytes(),
-                out,
-            );
-        }
+        });
+        self.room.learn(items.len(), out.len() - start);
     }
 }

@@ -48,24 +48,6 @@ pub fn varint_field(tag: u32, value: u64) -> usize {
     }
 }
 
-#[inline]
-pub fn fixed64_field(tag: u32, value: u64) -> usize {
-    if value == 0 {
-        0
-    } else {
-        key_len(tag) + 8
-    }
-}
-
-#[inline]
-pub fn fixed32_field(tag: u32, value: u32) -> usize {
-    if value == 0 {
-        0
-    } else {
-        key_len(tag) + 4
-    }
-}
-
 /// Writes the key and length of a length-delimited field; the caller writes the body.
 #[inline]
 pub fn put_len(tag: u32, len: usize, buf: &mut Buf) {
@@ -79,6 +61,66 @@ pub fn put_len(tag: u32, len: usize, buf: &mut Buf) {
     }
     encode_key(tag, WireType::LengthDelimited, buf);
     encode_varint(len as u64, buf);
+}
+
+/// Writes a length-delimited field whose body `write` appends, without sizing the
+/// body first: room for a `guess`-byte length is left after the key, and the body
+/// is moved only when its length takes another number of bytes. Sizing first meant
+/// walking every record twice (a third of the encoders' instructions); a record's
+/// body is 128 to 16,383 bytes (guess 2), a batch's under 2 MiB (guess 3).
+#[inline]
+pub fn put_nested(tag: u32, guess: usize, buf: &mut Buf, write: impl FnOnce(&mut Buf)) {
+    encode_key(tag, WireType::LengthDelimited, buf);
+    let len_at = buf.len();
+    let body_at = len_at + guess;
+    buf.resize(body_at, 0);
+    write(buf);
+    let len = buf.len() - body_at;
+    let need = encoded_len_varint(len as u64);
+    if need > guess {
+        buf.resize(buf.len() + need - guess, 0);
+        buf.copy_within(body_at..body_at + len, len_at + need);
+    } else if need < guess {
+        buf.copy_within(body_at.., len_at + need);
+        buf.truncate(len_at + need + len);
+    }
+    let mut value = len as u64;
+    for byte in &mut buf[len_at..len_at + need] {
+        *byte = (value as u8 & 0x7f) | 0x80;
+        value >>= 7;
+    }
+    buf[len_at + need - 1] &= 0x7f;
+}
+
+/// How much room an export request of n records needs, learnt from the last one:
+/// encoding without sizing first would otherwise grow the buffer a dozen times per
+/// batch, copying it each time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Room {
+    per_record: usize,
+}
+
+impl Room {
+    /// Reserves room for `records` records after `fixed` bytes; returns where the
+    /// request starts in `out`.
+    pub fn reserve(&self, records: usize, fixed: usize, out: &mut Buf) -> usize {
+        let per_record = if self.per_record == 0 {
+            512
+        } else {
+            self.per_record
+        };
+        out.reserve(fixed + 64 + records * per_record);
+        out.len()
+    }
+
+    /// Learns from a request of `records` records that took `bytes`, with an
+    /// eighth to spare.
+    pub fn learn(&mut self, records: usize, bytes: usize) {
+        if records > 0 {
+            let per_record = bytes / records;
+            self.per_record = per_record + per_record / 8;
+        }
+    }
 }
 
 #[inline]
@@ -123,6 +165,23 @@ pub fn put_fixed32(tag: u32, value: u32, buf: &mut Buf) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nested_fields_match_sized_ones_whatever_the_guess() {
+        for tag in [1u32, 15, 16, 2047] {
+            for len in [0usize, 1, 127, 128, 300, 16_383, 16_384, 2_097_152] {
+                let body: Vec<u8> = (0..len).map(|i| i as u8).collect();
+                let mut sized = vec![7u8];
+                put_len(tag, len, &mut sized);
+                sized.extend_from_slice(&body);
+                for guess in 1..=4 {
+                    let mut nested = vec![7u8];
+                    put_nested(tag, guess, &mut nested, |buf| buf.extend_from_slice(&body));
+                    assert!(nested == sized, "tag {tag}, len {len}, guess {guess}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn varints_match_prost() {

@@ -6,8 +6,8 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::SpanData;
 
 use super::proto::*;
-use super::resource::{put_scope, scope_len, unix_nanos, EncodedResource};
-use super::values::{kv_len, put_kv, put_scalar_kv, scalar_kv_len};
+use super::resource::{put_scope, unix_nanos, EncodedResource};
+use super::values::{put_kv, put_scalar_kv};
 use crate::telemetry::server_span::{Attr, ServerSpanRecord};
 
 /// One queued span: from the SDK (the database spans, every span of the stock
@@ -37,29 +37,14 @@ impl SpanItem {
         self.span_context().is_sampled()
     }
 
-    fn len(&self, state: Option<&str>) -> usize {
-        match self {
-            SpanItem::Sdk(span) => span_len(span, state),
-            SpanItem::Server(span) => server_span_len(span, state),
-        }
+    /// Writes the span as a `ScopeSpans.spans` entry.
+    fn put(&self, buf: &mut Buf) {
+        let state = trace_state(self.span_context().trace_state());
+        put_nested(SPANS, 2, buf, |buf| match self {
+            SpanItem::Sdk(span) => put_span(span, state.as_deref(), buf),
+            SpanItem::Server(span) => put_server_span(span, state.as_deref(), buf),
+        });
     }
-
-    fn put(&self, len: usize, state: Option<&str>, buf: &mut Buf) {
-        match self {
-            SpanItem::Sdk(span) => put_span(span, len, state, buf),
-            SpanItem::Server(span) => put_server_span(span, len, state, buf),
-        }
-    }
-}
-
-fn attr_len(key: &str, value: Attr<'_>) -> usize {
-    len_field(
-        ATTRIBUTES,
-        match value {
-            Attr::Scalar(scalar) => scalar_kv_len(key, scalar),
-            Attr::Value(value) => kv_len(key, value),
-        },
-    )
 }
 
 fn put_attr(key: &str, value: Attr<'_>, buf: &mut Buf) {
@@ -116,23 +101,6 @@ impl<'a> SpanHead<'a> {
         u32::from(self.span_context.trace_flags().to_u8()) | remote
     }
 
-    /// The head's fields and the flags (written last, after the body).
-    fn len(&self, state: Option<&str>) -> usize {
-        len_field(TRACE_ID, 16)
-            + len_field(SPAN_ID, 8)
-            + bytes_field(TRACE_STATE, state.unwrap_or("").as_bytes())
-            + if self.parent_span_id != SpanId::INVALID {
-                len_field(PARENT_SPAN_ID, 8)
-            } else {
-                0
-            }
-            + bytes_field(NAME, self.name.as_bytes())
-            + varint_field(KIND, kind(self.kind))
-            + fixed64_field(START, unix_nanos(self.start))
-            + fixed64_field(END, unix_nanos(self.end))
-            + fixed32_field(FLAGS, self.flags())
-    }
-
     fn put(&self, state: Option<&str>, buf: &mut Buf) {
         put_bytes(TRACE_ID, &self.span_context.trace_id().to_bytes(), buf);
         put_bytes(SPAN_ID, &self.span_context.span_id().to_bytes(), buf);
@@ -147,25 +115,15 @@ impl<'a> SpanHead<'a> {
     }
 }
 
-/// `span_len` for a server span record: no events, links or dropped counts, a
-/// status only on error. The same bytes as its `SpanData` (the differential tests).
-fn server_span_len(span: &ServerSpanRecord, state: Option<&str>) -> usize {
-    let mut len = SpanHead::of_server(span).len(state);
-    span.for_each_attribute(|key, value| len += attr_len(key, value));
-    if span.error {
-        len += len_field(STATUS, status_len(&ERROR_STATUS));
-    }
-    len
-}
-
 /// `Status::error("")`, the server span's status on error (as on the stock path).
 const ERROR_STATUS: Status = Status::Error {
     description: std::borrow::Cow::Borrowed(""),
 };
 
-fn put_server_span(span: &ServerSpanRecord, len: usize, state: Option<&str>, buf: &mut Buf) {
+/// A server span record's body: no events, links or dropped counts, a status only
+/// on error. The same bytes as its `SpanData` (the differential tests).
+fn put_server_span(span: &ServerSpanRecord, state: Option<&str>, buf: &mut Buf) {
     let head = SpanHead::of_server(span);
-    put_len(SPANS, len, buf);
     head.put(state, buf);
     span.for_each_attribute(|key, value| put_attr(key, value, buf));
     if span.error {
@@ -270,72 +228,8 @@ fn link_flags(link: &opentelemetry::trace::Link) -> u32 {
     u32::from(link.span_context.trace_flags().to_u8()) | remote
 }
 
-fn event_len(event: &opentelemetry::trace::Event) -> usize {
-    fixed64_field(EVENT_TIME, unix_nanos(event.timestamp))
-        + bytes_field(EVENT_NAME, event.name.as_bytes())
-        + event
-            .attributes
-            .iter()
-            .map(|kv| len_field(EVENT_ATTRIBUTES, kv_len(kv.key.as_str(), &kv.value)))
-            .sum::<usize>()
-        + varint_field(
-            EVENT_DROPPED_ATTRIBUTES,
-            u64::from(event.dropped_attributes_count),
-        )
-}
-
-fn link_len(link: &opentelemetry::trace::Link, state: Option<&str>) -> usize {
-    len_field(LINK_TRACE_ID, 16)
-        + len_field(LINK_SPAN_ID, 8)
-        + bytes_field(LINK_TRACE_STATE, state.unwrap_or("").as_bytes())
-        + link
-            .attributes
-            .iter()
-            .map(|kv| len_field(LINK_ATTRIBUTES, kv_len(kv.key.as_str(), &kv.value)))
-            .sum::<usize>()
-        + varint_field(
-            LINK_DROPPED_ATTRIBUTES,
-            u64::from(link.dropped_attributes_count),
-        )
-        + fixed32_field(LINK_FLAGS, link_flags(link))
-}
-
-fn span_len(span: &SpanData, state: Option<&str>) -> usize {
-    SpanHead::of_sdk(span).len(state)
-        + span
-            .attributes
-            .iter()
-            .map(|kv| len_field(ATTRIBUTES, kv_len(kv.key.as_str(), &kv.value)))
-            .sum::<usize>()
-        + varint_field(DROPPED_ATTRIBUTES, u64::from(span.dropped_attributes_count))
-        + span
-            .events
-            .iter()
-            .map(|e| len_field(EVENTS, event_len(e)))
-            .sum::<usize>()
-        + varint_field(DROPPED_EVENTS, u64::from(span.events.dropped_count))
-        + span
-            .links
-            .iter()
-            .map(|l| {
-                let state = trace_state(l.span_context.trace_state());
-                len_field(LINKS, link_len(l, state.as_deref()))
-            })
-            .sum::<usize>()
-        + varint_field(DROPPED_LINKS, u64::from(span.links.dropped_count))
-        + {
-            let s = status_len(&span.status);
-            if s == 0 {
-                0
-            } else {
-                len_field(STATUS, s)
-            }
-        }
-}
-
-fn put_span(span: &SpanData, len: usize, state: Option<&str>, buf: &mut Buf) {
+fn put_span(span: &SpanData, state: Option<&str>, buf: &mut Buf) {
     let head = SpanHead::of_sdk(span);
-    put_len(SPANS, len, buf);
     head.put(state, buf);
     for kv in &span.attributes {
         put_kv(ATTRIBUTES, kv.key.as_str(), &kv.value, buf);
@@ -346,38 +240,40 @@ fn put_span(span: &SpanData, len: usize, state: Option<&str>, buf: &mut Buf) {
         buf,
     );
     for event in span.events.iter() {
-        put_len(EVENTS, event_len(event), buf);
-        put_fixed64(EVENT_TIME, unix_nanos(event.timestamp), buf);
-        put_bytes(EVENT_NAME, event.name.as_bytes(), buf);
-        for kv in &event.attributes {
-            put_kv(EVENT_ATTRIBUTES, kv.key.as_str(), &kv.value, buf);
-        }
-        put_varint(
-            EVENT_DROPPED_ATTRIBUTES,
-            u64::from(event.dropped_attributes_count),
-            buf,
-        );
+        put_nested(EVENTS, 1, buf, |buf| {
+            put_fixed64(EVENT_TIME, unix_nanos(event.timestamp), buf);
+            put_bytes(EVENT_NAME, event.name.as_bytes(), buf);
+            for kv in &event.attributes {
+                put_kv(EVENT_ATTRIBUTES, kv.key.as_str(), &kv.value, buf);
+            }
+            put_varint(
+                EVENT_DROPPED_ATTRIBUTES,
+                u64::from(event.dropped_attributes_count),
+                buf,
+            );
+        });
     }
     put_varint(DROPPED_EVENTS, u64::from(span.events.dropped_count), buf);
     for link in span.links.iter() {
         let state = trace_state(link.span_context.trace_state());
-        put_len(LINKS, link_len(link, state.as_deref()), buf);
-        put_bytes(LINK_TRACE_ID, &link.span_context.trace_id().to_bytes(), buf);
-        put_bytes(LINK_SPAN_ID, &link.span_context.span_id().to_bytes(), buf);
-        put_bytes(
-            LINK_TRACE_STATE,
-            state.as_deref().unwrap_or("").as_bytes(),
-            buf,
-        );
-        for kv in &link.attributes {
-            put_kv(LINK_ATTRIBUTES, kv.key.as_str(), &kv.value, buf);
-        }
-        put_varint(
-            LINK_DROPPED_ATTRIBUTES,
-            u64::from(link.dropped_attributes_count),
-            buf,
-        );
-        put_fixed32(LINK_FLAGS, link_flags(link), buf);
+        put_nested(LINKS, 1, buf, |buf| {
+            put_bytes(LINK_TRACE_ID, &link.span_context.trace_id().to_bytes(), buf);
+            put_bytes(LINK_SPAN_ID, &link.span_context.span_id().to_bytes(), buf);
+            put_bytes(
+                LINK_TRACE_STATE,
+                state.as_deref().unwrap_or("").as_bytes(),
+                buf,
+            );
+            for kv in &link.attributes {
+                put_kv(LINK_ATTRIBUTES, kv.key.as_str(), &kv.value, buf);
+            }
+            put_varint(
+                LINK_DROPPED_ATTRIBUTES,
+                u64::from(link.dropped_attributes_count),
+                buf,
+            );
+            put_fixed32(LINK_FLAGS, link_flags(link), buf);
+        });
     }
     put_varint(DROPPED_LINKS, u64::from(span.links.dropped_count), buf);
     put_status(&span.status, buf);
@@ -388,8 +284,8 @@ fn put_span(span: &SpanData, len: usize, state: Option<&str>, buf: &mut Buf) {
 #[derive(Debug, Default)]
 pub struct TraceEncoder {
     resource: EncodedResource,
-    lens: Vec<usize>,
-    states: Vec<Option<String>>,
+    groups: Vec<(usize, Vec<usize>)>,
+    room: Room,
 }
 
 impl TraceEncoder {
@@ -402,57 +298,40 @@ impl TraceEncoder {
 
     /// Appends one `ExportTraceServiceRequest` holding `spans` to `out`.
     pub fn encode(&mut self, spans: &[SpanItem], out: &mut Buf) {
-        self.lens.clear();
-        self.states.clear();
-        for span in spans {
-            let state = trace_state(span.span_context().trace_state());
-            self.lens.push(span.len(state.as_deref()));
-            self.states.push(state);
-        }
         // Group by instrumentation scope, keeping first-seen order.
-        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        let groups = &mut self.groups;
+        groups.clear();
         for (i, span) in spans.iter().enumerate() {
             let scope = span.scope();
-            match groups
-                .iter_mut()
-                .find(|(first, _)| spans[*first].scope() == scope)
-            {
+            // The server spans share one scope: the pointer answers before the strings.
+            match groups.iter_mut().find(|(first, _)| {
+                let first = spans[*first].scope();
+                std::ptr::eq(first, scope) || first == scope
+            }) {
                 Some((_, members)) => members.push(i),
                 None => groups.push((i, vec![i])),
             }
         }
-        let scope_spans_len = |first: usize, members: &[usize]| {
-            let scope = spans[first].scope();
-            len_field(SCOPE, scope_len(scope.name(), scope))
-                + bytes_field(
-                    SCOPE_SCHEMA_URL,
-                    scope.schema_url().unwrap_or("").as_bytes(),
-                )
-                + members
-                    .iter()
-                    .map(|&i| len_field(SPANS, self.lens[i]))
-                    .sum::<usize>()
-        };
-        let resource_spans_len = len_field(RESOURCE, self.resource.body().len())
-            + groups
-                .iter()
-                .map(|(first, members)| len_field(SCOPE_SPANS, scope_spans_len(*first, members)))
-                .sum::<usize>();
-        out.reserve(len_field(RESOURCE_SPANS, resource_spans_len));
-        put_len(RESOURCE_SPANS, resource_spans_len, out);
-        put_bytes_always(RESOURCE, self.resource.body(), out);
-        for (first, members) in &groups {
-            put_len(SCOPE_SPANS, scope_spans_len(*first, members), out);
-            let scope = spans[*first].scope();
-            put_scope(SCOPE, scope.name(), scope, out);
-            for &i in members {
-                spans[i].put(self.lens[i], self.states[i].as_deref(), out);
+        let start = self
+            .room
+            .reserve(spans.len(), self.resource.body().len(), out);
+        put_nested(RESOURCE_SPANS, 3, out, |out| {
+            put_bytes_always(RESOURCE, self.resource.body(), out);
+            for (first, members) in groups.iter() {
+                let scope = spans[*first].scope();
+                put_nested(SCOPE_SPANS, 3, out, |out| {
+                    put_scope(SCOPE, scope.name(), scope, out);
+                    for &i in members {
+                        spans[i].put(out);
+                    }
+                    put_bytes(
+                        SCOPE_SCHEMA_URL,
+                        scope.schema_url().unwrap_or("").as_bytes(),
+                        out,
+                    );
+                });
             }
-            put_bytes(
-                SCOPE_SCHEMA_URL,
-                scope.schema_url().unwrap_or("").as_bytes(),
-                out,
-            );
-        }
+        });
+        self.room.learn(spans.len(), out.len() - start);
     }
 }

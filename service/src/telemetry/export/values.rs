@@ -220,6 +220,7 @@ fn scalar_value_len(value: Scalar<'_>) -> usize {
 }
 
 /// The encoded length of a `KeyValue` body with a scalar value.
+#[cfg(test)]
 pub fn scalar_kv_len(key: &str, value: Scalar<'_>) -> usize {
     bytes_field(KV_KEY, key.as_bytes()) + len_field(KV_VALUE, scalar_value_len(value))
 }
