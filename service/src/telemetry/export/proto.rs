@@ -116,8 +116,7 @@ impl Room {
     /// Learns from a request of `records` records that took `bytes`, with an
     /// eighth to spare.
     pub fn learn(&mut self, records: usize, bytes: usize) {
-        if records > 0 {
-            let per_record = bytes / records;
+        if let Some(per_record) = bytes.checked_div(records) {
             self.per_record = per_record + per_record / 8;
         }
     }
