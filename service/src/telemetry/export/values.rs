@@ -129,6 +129,9 @@ fn put_kv_head(tag: u32, key: &str, value_len: usize, buf: &mut Buf) {
 const LEN: u8 = 2;
 
 pub fn put_kv(tag: u32, key: &str, value: &Value, buf: &mut Buf) {
+    if let Value::String(text) = value {
+        return put_scalar_kv(tag, key, Scalar::Str(text.as_str()), buf);
+    }
     put_kv_head(tag, key, value_len(value), buf);
     put_value(value, buf);
 }
@@ -228,6 +231,29 @@ pub fn scalar_kv_len(key: &str, value: Scalar<'_>) -> usize {
 /// Writes one `KeyValue` field under `tag`; the same bytes as `put_kv` with the
 /// equivalent `Value`.
 pub fn put_scalar_kv(tag: u32, key: &str, value: Scalar<'_>, buf: &mut Buf) {
+    // The common case, a short string under a short key: every tag and length one
+    // byte, the field written in four copies without a call per part.
+    if let Scalar::Str(text) = value {
+        let body = 6 + key.len() + text.len();
+        if tag < 16 && !key.is_empty() && body < 128 {
+            buf.reserve(2 + body);
+            buf.extend_from_slice(&[
+                (tag << 3) as u8 | LEN,
+                body as u8,
+                (KV_KEY << 3) as u8 | LEN,
+                key.len() as u8,
+            ]);
+            buf.extend_from_slice(key.as_bytes());
+            buf.extend_from_slice(&[
+                (KV_VALUE << 3) as u8 | LEN,
+                (2 + text.len()) as u8,
+                (STRING << 3) as u8 | LEN,
+                text.len() as u8,
+            ]);
+            buf.extend_from_slice(text.as_bytes());
+            return;
+        }
+    }
     put_kv_head(tag, key, scalar_value_len(value), buf);
     put_scalar_value(value, buf);
 }
