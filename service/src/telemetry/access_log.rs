@@ -101,7 +101,7 @@ impl Access<'_> {
     }
 
     /// The lean path's record, if the log filter (RUST_LOG) lets its level through.
-    pub fn record(&self, cx: &Context) -> Option<AccessRecord> {
+    pub fn record(&self, cx: &Context, facts: Option<&RequestFacts>) -> Option<AccessRecord> {
         let level = self.level();
         let enabled = match level {
             Level::ERROR => tracing::enabled!(target: TARGET, Level::ERROR),
@@ -111,7 +111,6 @@ impl Access<'_> {
         if !enabled {
             return None;
         }
-        let facts = cx.get::<RequestFacts>();
         let span = cx.span();
         let span_context = span.span_context();
         Some(AccessRecord {

@@ -1,6 +1,6 @@
 //! The per-request telemetry layer: one server span named "{method} {route}"
 //! with the HTTP semantic-convention attributes, the two HTTP metrics, the
-//! request facts in the OTel context (for log stamping), one access log
+//! request facts current while it runs (for log stamping), one access log
 //! record (`access_log`), and the `traceparent` response header.
 
 use std::convert::Infallible;
@@ -14,7 +14,7 @@ use axum::extract::Request;
 use axum::http::HeaderName;
 use axum::response::Response;
 use opentelemetry::trace::{Status, TraceContextExt};
-use opentelemetry::{KeyValue, StringValue, Value};
+use opentelemetry::StringValue;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -24,7 +24,7 @@ use super::exemplars::SeriesKey;
 use super::metrics::*;
 use super::pii;
 use super::propagation::{extract_parent, traceparent};
-use super::request_context::{parse_user_id, RequestFacts, USER_ID};
+use super::request_context::{self, parse_user_id, RequestFacts, USER_ID};
 use super::request_id::RequestId;
 use super::route::{method_index, route_of, Route, METHODS};
 use super::server_span::{OwnSpan, SpanEnd, SpanStart};
@@ -137,6 +137,7 @@ where
         // logs, its ids and the database spans.
         let polled = {
             let _attached = in_flight.cx.as_ref().map(|cx| cx.clone().attach());
+            let _facts = in_flight.facts.as_ref().map(request_context::enter);
             let _entered = in_flight.stdout.enter();
             this.inner.poll(task)
         };
@@ -160,8 +161,10 @@ struct InFlight {
     method_i: usize,
     route: Arc<Route>,
     path: Arc<str>,
-    /// The request's OTel context (span, request facts); None with telemetry off.
+    /// The request's OTel context (its span); None with telemetry off.
     cx: Option<opentelemetry::Context>,
+    /// What the request knows about itself; None with telemetry off.
+    facts: Option<Arc<RequestFacts>>,
     /// How the server span ends (see [`ServerSpan`]).
     span: ServerSpan,
     stdout: tracing::Span,
@@ -180,12 +183,13 @@ impl InFlight {
             .get::<RequestId>()
             .cloned()
             .unwrap_or_else(RequestId::generate);
-        let (cx, span) = match telemetry.otel() {
+        let (cx, facts, span) = match telemetry.otel() {
             Some(otel) => {
-                let (cx, span) = start_span(otel, request, method_i, &route, &path, &request_id);
-                (Some(cx), span)
+                let (cx, facts, span) =
+                    start_span(otel, request, method_i, &route, &path, &request_id);
+                (Some(cx), Some(facts), span)
             }
-            None => (None, ServerSpan::Unsampled),
+            None => (None, None, ServerSpan::Unsampled),
         };
         let stdout = stdout_span(telemetry, &request_id, cx.as_ref());
         InFlight {
@@ -195,6 +199,7 @@ impl InFlight {
             route,
             path,
             cx,
+            facts,
             span,
             stdout,
             done: false,
@@ -208,30 +213,25 @@ impl InFlight {
         let elapsed = duration.as_secs_f64();
         let cx = self.cx.take();
         if let (Some(otel), Some(cx)) = (self.telemetry.otel(), &cx) {
-            // On the stack: at most four labels, the last two optional.
-            let method = KeyValue::new(HTTP_REQUEST_METHOD, METHODS[self.method_i]);
-            let route = KeyValue::new(HTTP_ROUTE, Value::String(self.route.template.clone()));
-            let status_kv =
-                status.map(|status| KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
-            let error_kv = error_type
-                .as_ref()
-                .map(|kind| KeyValue::new(ERROR_TYPE, Value::String(kind.clone())));
             let span = cx.span();
-            let exemplar = cx
-                .get::<RequestFacts>()
+            let exemplar = self
+                .facts
+                .as_deref()
                 .map(|facts| (span.span_context(), &facts.request_id));
             let key = SeriesKey::new(&self.route, self.method_i, status, error_type.as_ref());
-            let record = |labels: &[KeyValue]| {
-                let series = (key, &self.route);
-                otel.http
-                    .request_finished(self.method_i, elapsed, series, labels, exemplar);
+            let labels = DurationLabels {
+                method: METHODS[self.method_i],
+                route: &self.route.template,
+                status,
+                error_type: error_type.as_ref(),
             };
-            match (status_kv, error_kv) {
-                (Some(s), Some(e)) => record(&[method, route, s, e]),
-                (Some(s), None) => record(&[method, route, s]),
-                (None, Some(e)) => record(&[method, route, e]),
-                (None, None) => record(&[method, route]),
-            }
+            otel.http.request_finished(
+                self.method_i,
+                elapsed,
+                (key, &self.route),
+                labels,
+                exemplar,
+            );
         }
         let access = Access {
             method: METHODS[self.method_i],
@@ -249,7 +249,9 @@ impl InFlight {
                 match self.telemetry.otel().and_then(|otel| otel.access.as_ref()) {
                     // The lean path queues the record itself; the event is for stdout.
                     Some(sink) => {
-                        if let Some(record) = exported.then(|| access.record(&cx)).flatten() {
+                        let facts = self.facts.as_deref();
+                        if let Some(record) = exported.then(|| access.record(&cx, facts)).flatten()
+                        {
                             sink.push(record);
                         }
                         if self.telemetry.stdout_spans() {
@@ -258,6 +260,7 @@ impl InFlight {
                     }
                     None => {
                         let _attached = cx.clone().attach();
+                        let _facts = self.facts.as_ref().map(request_context::enter);
                         if exported {
                             self.stdout.in_scope(|| access.event());
                         } else {
@@ -272,6 +275,7 @@ impl InFlight {
                 end_span(
                     self.telemetry.otel(),
                     &cx,
+                    self.facts.as_deref(),
                     span,
                     status,
                     error_type,
@@ -322,7 +326,7 @@ enum ServerSpan {
     Unsampled,
 }
 
-/// Starts the server span and the request's context, and counts it active.
+/// Starts the server span, the request's context and its facts, and counts it active.
 fn start_span(
     otel: &super::Otel,
     request: &Request,
@@ -330,7 +334,7 @@ fn start_span(
     route: &Route,
     path: &Arc<str>,
     request_id: &RequestId,
-) -> (opentelemetry::Context, ServerSpan) {
+) -> (opentelemetry::Context, Arc<RequestFacts>, ServerSpan) {
     let method = METHODS[method_i];
     let user_id = request
         .headers()
@@ -349,7 +353,7 @@ fn start_span(
     };
     // Counted active before anything can return: `InFlight` always counts it finished.
     otel.http.request_started(method_i);
-    let facts = RequestFacts::new(request_id.clone(), user_id);
+    let facts = Arc::new(RequestFacts::new(request_id.clone(), user_id));
     match (super::tracer::get(), &otel.server_spans) {
         (Some(SpanApi::Tracing), _) => {
             let span = tracing::info_span!(
@@ -362,16 +366,16 @@ fn start_span(
             for attribute in start.attributes() {
                 span.set_attribute(attribute.key, attribute.value);
             }
-            // Starts the OTel span; its context carries the request's facts like the lean one.
-            let cx = span.context().with_value(facts);
-            (cx, ServerSpan::Bridged(span))
+            // Starts the OTel span.
+            let cx = span.context();
+            (cx, facts, ServerSpan::Bridged(span))
         }
         (_, Some(spans)) => {
             let (cx, own) = spans.start(&parent, name, start);
             let span = own.map_or(ServerSpan::Unsampled, ServerSpan::Own);
-            (cx.with_value(facts), span)
+            (cx, facts, span)
         }
-        (_, None) => (parent.with_value(facts), ServerSpan::Unsampled),
+        (_, None) => (parent, facts, ServerSpan::Unsampled),
     }
 }
 
@@ -380,12 +384,12 @@ fn start_span(
 fn end_span(
     otel: Option<&super::Otel>,
     cx: &opentelemetry::Context,
+    facts: Option<&RequestFacts>,
     span: ServerSpan,
     status: Option<u16>,
     error_type: Option<StringValue>,
     elapsed: std::time::Duration,
 ) {
-    let facts = cx.get::<RequestFacts>();
     let end = SpanEnd {
         status,
         project_id: facts.and_then(RequestFacts::project_id),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use opentelemetry::logs::{AnyValue, LogRecord};
-use opentelemetry::{Context, InstrumentationScope};
+use opentelemetry::InstrumentationScope;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord, SdkLoggerProvider};
@@ -20,7 +20,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use super::access_log;
-use super::request_context::RequestFacts;
+use super::request_context;
 use super::switches::Switches;
 use super::tracer::SPAN_TARGET;
 
@@ -48,29 +48,27 @@ impl LogProcessor for RequestContextProcessor {
             let time = record.observed_timestamp().unwrap_or_else(SystemTime::now);
             record.set_timestamp(time);
         }
-        Context::map_current(|cx| {
-            if let Some(facts) = cx.get::<RequestFacts>() {
-                record.add_attribute(
-                    "request_id",
-                    AnyValue::String(facts.request_id.shared().into()),
-                );
-                if let Some(user) = &facts.user_id {
-                    record.add_attribute("user.id", AnyValue::String(user.clone().into()));
+        request_context::with_current(|facts| {
+            record.add_attribute(
+                "request_id",
+                AnyValue::String(facts.request_id.shared().into()),
+            );
+            if let Some(user) = &facts.user_id {
+                record.add_attribute("user.id", AnyValue::String(user.clone().into()));
+            }
+            // An event that names the id itself ("project created") keeps its
+            // own: OTLP attribute keys must be unique.
+            let has = |record: &SdkLogRecord, key: &str| {
+                record.attributes_iter().any(|(k, _)| k.as_str() == key)
+            };
+            if let Some(id) = facts.project_id() {
+                if !has(record, "project.id") {
+                    record.add_attribute("project.id", id);
                 }
-                // An event that names the id itself ("project created") keeps its
-                // own: OTLP attribute keys must be unique.
-                let has = |record: &SdkLogRecord, key: &str| {
-                    record.attributes_iter().any(|(k, _)| k.as_str() == key)
-                };
-                if let Some(id) = facts.project_id() {
-                    if !has(record, "project.id") {
-                        record.add_attribute("project.id", id);
-                    }
-                }
-                if let Some(id) = facts.todo_id() {
-                    if !has(record, "todo.id") {
-                        record.add_attribute("todo.id", id);
-                    }
+            }
+            if let Some(id) = facts.todo_id() {
+                if !has(record, "todo.id") {
+                    record.add_attribute("todo.id", id);
                 }
             }
         });

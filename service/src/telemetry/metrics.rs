@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use opentelemetry::metrics::{Histogram, Meter};
 use opentelemetry::trace::SpanContext;
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, StringValue, Value};
 
 use super::exemplars::{ExemplarStore, SeriesKey};
 use super::request_id::RequestId;
@@ -23,6 +23,36 @@ pub const URL_SCHEME: &str = "url.scheme";
 pub const DURATION_BUCKETS: [f64; 16] = [
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 30.0, 60.0,
 ];
+
+/// The duration's labels, made into key-values only when the SDK needs them (the
+/// series' first request, or a series past the bound): a bound series records
+/// without them.
+pub struct DurationLabels<'a> {
+    pub method: &'static str,
+    pub route: &'a StringValue,
+    pub status: Option<u16>,
+    pub error_type: Option<&'a StringValue>,
+}
+
+impl DurationLabels<'_> {
+    /// Calls `f` with the labels as key-values, on the stack.
+    fn with<R>(&self, f: impl FnOnce(&[KeyValue]) -> R) -> R {
+        let method = KeyValue::new(HTTP_REQUEST_METHOD, self.method);
+        let route = KeyValue::new(HTTP_ROUTE, Value::String(self.route.clone()));
+        let status = self
+            .status
+            .map(|status| KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)));
+        let error = self
+            .error_type
+            .map(|kind| KeyValue::new(ERROR_TYPE, Value::String(kind.clone())));
+        match (status, error) {
+            (Some(s), Some(e)) => f(&[method, route, s, e]),
+            (Some(s), None) => f(&[method, route, s]),
+            (None, Some(e)) => f(&[method, route, e]),
+            (None, None) => f(&[method, route]),
+        }
+    }
+}
 
 #[derive(Clone)]
 pub struct HttpMetrics {
@@ -88,21 +118,21 @@ impl HttpMetrics {
         method_index: usize,
         seconds: f64,
         series: (SeriesKey, &Arc<Route>),
-        labels: &[KeyValue],
+        labels: DurationLabels<'_>,
         exemplar: Option<(&SpanContext, &RequestId)>,
     ) {
         self.active[method_index].fetch_sub(1, Relaxed);
         let (key, route) = series;
         if self.bound {
-            let kept = self
-                .exemplars
-                .record(key, route, seconds, exemplar, || self.duration.bind(labels));
+            let kept = self.exemplars.record(key, route, seconds, exemplar, || {
+                labels.with(|labels| self.duration.bind(labels))
+            });
             if !kept {
                 // Past the series bound: the SDK folds such series into its overflow.
-                self.duration.record(seconds, labels);
+                labels.with(|labels| self.duration.record(seconds, labels));
             }
         } else {
-            self.duration.record(seconds, labels);
+            labels.with(|labels| self.duration.record(seconds, labels));
             if let Some((span, request_id)) = exemplar {
                 self.exemplars.offer(key, route, seconds, span, request_id);
             }

@@ -1,12 +1,16 @@
 //! What a request knows about itself (request id, caller, the project and
-//! todo it touches), carried in the OpenTelemetry `Context` so that every log
-//! record emitted while the request runs can be stamped with it, and the
-//! server span and access log can report it.
+//! todo it touches), current on the thread while the request's future is polled
+//! (as its OpenTelemetry `Context` is) so that every log record emitted while the
+//! request runs can be stamped with it, and the server span and access log can
+//! report it.
+//!
+//! A thread-local of its own rather than a value in the OTel `Context`: putting
+//! it there cost about 540 instructions per request (a new entry map, three
+//! allocations) and a map lookup at each read.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::sync::Arc;
-
-use opentelemetry::Context;
 
 use super::request_id::{header_token, RequestId};
 
@@ -42,6 +46,39 @@ impl RequestFacts {
     }
 }
 
+thread_local! {
+    static CURRENT: RefCell<Option<Arc<RequestFacts>>> = const { RefCell::new(None) };
+}
+
+/// Makes `facts` current on this thread until the guard drops; the facts current
+/// before come back then (nested requests, as the OTel context's attach).
+#[must_use = "the facts are current only while the guard lives"]
+pub fn enter(facts: &Arc<RequestFacts>) -> Entered {
+    let previous = CURRENT.with(|current| current.replace(Some(Arc::clone(facts))));
+    Entered { previous }
+}
+
+/// Restores the facts current before [`enter`].
+pub struct Entered {
+    previous: Option<Arc<RequestFacts>>,
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        // The thread-local is gone only while the thread exits: nothing to restore.
+        let _ = CURRENT.try_with(|current| current.replace(previous));
+    }
+}
+
+/// Calls `f` with the current request's facts, if a request is being polled.
+pub fn with_current<R>(f: impl FnOnce(&RequestFacts) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|current| current.borrow().as_deref().map(f))
+        .ok()
+        .flatten()
+}
+
 /// A caller id as the `x-user-id` header gives it: 1-128 visible ASCII characters.
 pub fn parse_user_id(raw: &[u8]) -> Option<Arc<str>> {
     header_token(raw, 128, |b| b.is_ascii_graphic())
@@ -57,11 +94,7 @@ pub fn record_project(id: i64) {
     if id > MAX_RECORDED_ID {
         return;
     }
-    Context::map_current(|cx| {
-        if let Some(facts) = cx.get::<RequestFacts>() {
-            facts.project_id.store(id, Relaxed);
-        }
-    });
+    with_current(|facts| facts.project_id.store(id, Relaxed));
 }
 
 /// Notes the todo the current request works on.
@@ -69,11 +102,7 @@ pub fn record_todo(id: i64) {
     if id > MAX_RECORDED_ID {
         return;
     }
-    Context::map_current(|cx| {
-        if let Some(facts) = cx.get::<RequestFacts>() {
-            facts.todo_id.store(id, Relaxed);
-        }
-    });
+    with_current(|facts| facts.todo_id.store(id, Relaxed));
 }
 
 #[cfg(test)]
@@ -81,14 +110,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn facts_are_recorded_through_the_current_context() {
-        let cx = Context::new().with_value(RequestFacts::new(RequestId::generate(), None));
-        let _guard = cx.clone().attach();
-        record_project(7);
-        record_todo(9);
-        let facts = cx.get::<RequestFacts>().unwrap();
-        assert_eq!(facts.project_id(), Some(7));
-        assert_eq!(facts.todo_id(), Some(9));
+    fn facts_are_recorded_while_current_and_the_previous_come_back() {
+        let outer = Arc::new(RequestFacts::new(RequestId::generate(), None));
+        let inner = Arc::new(RequestFacts::new(RequestId::generate(), None));
+        record_project(5); // no request current: nothing to note, no panic
+        {
+            let _outer = enter(&outer);
+            {
+                let _inner = enter(&inner);
+                record_project(7);
+                record_todo(9);
+            }
+            record_project(8);
+        }
+        record_todo(10);
+        assert_eq!((inner.project_id(), inner.todo_id()), (Some(7), Some(9)));
+        assert_eq!((outer.project_id(), outer.todo_id()), (Some(8), None));
+        assert!(with_current(|_| ()).is_none());
     }
 
     #[test]
