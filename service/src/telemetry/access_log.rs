@@ -31,6 +31,8 @@ pub const CANCELLED: &str = "cancelled";
 pub struct Access<'a> {
     pub method: &'static str,
     pub route: &'a Route,
+    /// The route's span name for the method (`Route::span_name`), made once per pair.
+    pub name: &'static str,
     pub path: &'a Arc<str>,
     pub status: Option<u16>,
     pub duration_ms: f64,
@@ -119,6 +121,7 @@ impl Access<'_> {
             body: self.body(),
             method: self.method,
             route: self.route.template.clone(),
+            name: self.name,
             path: Arc::clone(self.path),
             status: self.status,
             duration_ms: self.duration_ms,
@@ -140,6 +143,9 @@ pub struct AccessRecord {
     pub body: &'static str,
     pub method: &'static str,
     pub route: StringValue,
+    /// The route's span name for the method: names the pair for the encoder's
+    /// blocks of route attributes (`export::route_attributes`).
+    pub name: &'static str,
     pub path: Arc<str>,
     pub status: Option<u16>,
     pub duration_ms: f64,
@@ -163,8 +169,19 @@ impl AccessRecord {
     /// The attributes, in the order the bridge and `logs::RequestContextProcessor`
     /// write them: the event's fields, then the request's ids.
     pub fn for_each_attribute(&self, mut f: impl FnMut(&'static str, Scalar<'_>)) {
+        self.for_each_route_attribute(&mut f);
+        self.for_each_request_attribute(f);
+    }
+
+    /// The attributes every request of the route and method shares, first: the
+    /// lean encoder copies them from a block made once per pair.
+    pub fn for_each_route_attribute(&self, f: &mut impl FnMut(&'static str, Scalar<'_>)) {
         f("http.request.method", Scalar::Str(self.method));
         f("http.route", Scalar::Str(self.route.as_str()));
+    }
+
+    /// The attributes after the route's.
+    pub fn for_each_request_attribute(&self, mut f: impl FnMut(&'static str, Scalar<'_>)) {
         f("url.path", Scalar::Str(&self.path));
         match self.status {
             Some(status) => f("http.response.status_code", Scalar::Int(i64::from(status))),

@@ -236,16 +236,14 @@ impl InFlight {
         let access = Access {
             method: METHODS[self.method_i],
             route: &self.route,
+            name: self.route.span_name(self.method_i),
             path: &self.path,
             status,
             duration_ms: elapsed * 1e3,
         };
         match cx {
             Some(cx) => {
-                let exported = self
-                    .telemetry
-                    .switches()
-                    .access_exported(self.route.span_name(self.method_i));
+                let exported = self.telemetry.switches().access_exported(access.name);
                 match self.telemetry.otel().and_then(|otel| otel.access.as_ref()) {
                     // The lean path queues the record itself; the event is for stdout.
                     Some(sink) => {

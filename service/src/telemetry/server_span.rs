@@ -47,19 +47,23 @@ pub struct SpanStart {
 }
 
 impl SpanStart {
-    /// Every attribute, as the visitor of [`ServerSpanRecord::for_each_attribute`]
-    /// sees them.
-    fn for_each(&self, f: &mut impl FnMut(&str, Attr<'_>)) {
+    /// The attributes every request of the route and method shares, first on both
+    /// paths: the lean encoder copies them from a block made once per pair.
+    pub fn for_each_route_attribute(&self, f: &mut impl FnMut(&str, Attr<'_>)) {
         f(HTTP_REQUEST_METHOD, Attr::Scalar(Scalar::Str(self.method)));
+        f(HTTP_ROUTE, Attr::Scalar(Scalar::Str(self.route.as_str())));
+        f(URL_SCHEME, Attr::Scalar(Scalar::Str("http")));
+    }
+
+    /// The attributes of this request after the route's.
+    fn for_each_request_attribute(&self, f: &mut impl FnMut(&str, Attr<'_>)) {
         if let Some(original) = &self.method_original {
             f(
                 "http.request.method_original",
                 Attr::Scalar(Scalar::Str(original)),
             );
         }
-        f(HTTP_ROUTE, Attr::Scalar(Scalar::Str(self.route.as_str())));
         f("url.path", Attr::Scalar(Scalar::Str(&self.path)));
-        f(URL_SCHEME, Attr::Scalar(Scalar::Str("http")));
         f("request_id", Attr::Scalar(Scalar::Str(&self.request_id)));
         if let Some(user) = &self.user_id {
             f("user.id", Attr::Scalar(Scalar::Str(user)));
@@ -70,18 +74,18 @@ impl SpanStart {
     pub fn attributes(&self) -> Vec<KeyValue> {
         let mut out = Vec::with_capacity(8);
         out.push(KeyValue::new(HTTP_REQUEST_METHOD, self.method));
+        out.push(KeyValue::new(HTTP_ROUTE, Value::String(self.route.clone())));
+        out.push(KeyValue::new(URL_SCHEME, "http"));
         if let Some(original) = &self.method_original {
             out.push(KeyValue::new(
                 "http.request.method_original",
                 original.to_string(),
             ));
         }
-        out.push(KeyValue::new(HTTP_ROUTE, Value::String(self.route.clone())));
         out.push(KeyValue::new(
             "url.path",
             Value::from(Arc::clone(&self.path)),
         ));
-        out.push(KeyValue::new(URL_SCHEME, "http"));
         out.push(KeyValue::new(
             "request_id",
             Value::from(Arc::clone(&self.request_id)),
@@ -174,9 +178,16 @@ pub struct ServerSpanRecord {
 }
 
 impl ServerSpanRecord {
-    /// The attributes in order: the request's, the sampler's, those learnt at the end.
+    /// The attributes in order: the route's, the request's, the sampler's, those
+    /// learnt at the end.
     pub fn for_each_attribute(&self, mut f: impl FnMut(&str, Attr<'_>)) {
-        self.start.for_each(&mut f);
+        self.start.for_each_route_attribute(&mut f);
+        self.for_each_request_attribute(f);
+    }
+
+    /// The attributes after the route's ([`SpanStart::for_each_route_attribute`]).
+    pub fn for_each_request_attribute(&self, mut f: impl FnMut(&str, Attr<'_>)) {
+        self.start.for_each_request_attribute(&mut f);
         for kv in &self.sampler_attributes {
             f(kv.key.as_str(), Attr::Value(&kv.value));
         }

@@ -8,6 +8,7 @@ use opentelemetry_sdk::logs::SdkLogRecord;
 
 use super::proto::*;
 use super::resource::{put_scope, unix_nanos, EncodedResource};
+use super::route_attributes::RouteAttributes;
 use super::values::{log_value_len, put_log_kv, put_log_value, put_scalar_kv};
 use crate::telemetry::access_log::{self, AccessRecord};
 
@@ -68,17 +69,17 @@ impl LogItem {
     }
 
     /// Writes the record as a `ScopeLogs.log_records` entry.
-    fn put(&self, buf: &mut Buf) {
+    fn put(&self, routes: &mut RouteAttributes, buf: &mut Buf) {
         put_nested(LOG_RECORDS, 2, buf, |buf| match self {
             LogItem::Sdk { record, .. } => put_record(record, buf),
-            LogItem::Access(access) => put_access(access, buf),
+            LogItem::Access(access) => put_access(access, routes, buf),
         });
     }
 }
 
 /// The access record's fields, in `put_record`'s order and with its rules (both
 /// times set, the span's ids when the request has a valid span).
-fn put_access(access: &AccessRecord, buf: &mut Buf) {
+fn put_access(access: &AccessRecord, routes: &mut RouteAttributes, buf: &mut Buf) {
     let time = unix_nanos(access.time);
     let (severity, severity_text) = access.severity();
     put_fixed64(TIME, time, buf);
@@ -87,7 +88,12 @@ fn put_access(access: &AccessRecord, buf: &mut Buf) {
     let body = LogValue::from(access.body);
     put_len(BODY, log_value_len(&body), buf);
     put_log_value(&body, buf);
-    access.for_each_attribute(|key, value| put_scalar_kv(ATTRIBUTES, key, value, buf));
+    let route = access.route.as_str();
+    routes.put(access.name, access.method, route, buf, |buf| {
+        access
+            .for_each_route_attribute(&mut |key, value| put_scalar_kv(ATTRIBUTES, key, value, buf));
+    });
+    access.for_each_request_attribute(|key, value| put_scalar_kv(ATTRIBUTES, key, value, buf));
     if let Some(cx) = &access.span_context {
         put_fixed32(FLAGS, u32::from(cx.trace_flags().to_u8()), buf);
         put_bytes(TRACE_ID, &cx.trace_id().to_bytes(), buf);
@@ -144,6 +150,7 @@ pub struct LogEncoder {
     resource: EncodedResource,
     groups: Vec<(usize, Vec<usize>)>,
     room: Room,
+    routes: RouteAttributes,
 }
 
 impl LogEncoder {
@@ -171,6 +178,7 @@ impl LogEncoder {
         let start = self
             .room
             .reserve(items.len(), self.resource.body().len(), out);
+        let routes = &mut self.routes;
         put_nested(RESOURCE_LOGS, 3, out, |out| {
             put_bytes_always(RESOURCE, self.resource.body(), out);
             for (first, members) in groups.iter() {
@@ -178,7 +186,7 @@ impl LogEncoder {
                 put_nested(SCOPE_LOGS, 3, out, |out| {
                     put_scope(SCOPE, item.scope_name(), item.scope(), out);
                     for &i in members {
-                        items[i].put(out);
+                        items[i].put(routes, out);
                     }
                     put_bytes(
                         SCOPE_SCHEMA_URL,

@@ -12,6 +12,7 @@ mod processors;
 mod proto;
 mod queue;
 mod resource;
+mod route_attributes;
 mod self_metrics;
 mod shared;
 mod spans;

@@ -7,6 +7,7 @@ use opentelemetry_sdk::trace::SpanData;
 
 use super::proto::*;
 use super::resource::{put_scope, unix_nanos, EncodedResource};
+use super::route_attributes::RouteAttributes;
 use super::values::{put_kv, put_scalar_kv};
 use crate::telemetry::server_span::{Attr, ServerSpanRecord};
 
@@ -38,11 +39,11 @@ impl SpanItem {
     }
 
     /// Writes the span as a `ScopeSpans.spans` entry.
-    fn put(&self, buf: &mut Buf) {
+    fn put(&self, routes: &mut RouteAttributes, buf: &mut Buf) {
         let state = trace_state(self.span_context().trace_state());
         put_nested(SPANS, 2, buf, |buf| match self {
             SpanItem::Sdk(span) => put_span(span, state.as_deref(), buf),
-            SpanItem::Server(span) => put_server_span(span, state.as_deref(), buf),
+            SpanItem::Server(span) => put_server_span(span, state.as_deref(), routes, buf),
         });
     }
 }
@@ -122,10 +123,19 @@ const ERROR_STATUS: Status = Status::Error {
 
 /// A server span record's body: no events, links or dropped counts, a status only
 /// on error. The same bytes as its `SpanData` (the differential tests).
-fn put_server_span(span: &ServerSpanRecord, state: Option<&str>, buf: &mut Buf) {
+fn put_server_span(
+    span: &ServerSpanRecord,
+    state: Option<&str>,
+    routes: &mut RouteAttributes,
+    buf: &mut Buf,
+) {
     let head = SpanHead::of_server(span);
     head.put(state, buf);
-    span.for_each_attribute(|key, value| put_attr(key, value, buf));
+    let start = &span.start;
+    routes.put(span.name, start.method, start.route.as_str(), buf, |buf| {
+        start.for_each_route_attribute(&mut |key, value| put_attr(key, value, buf));
+    });
+    span.for_each_request_attribute(|key, value| put_attr(key, value, buf));
     if span.error {
         put_status(&ERROR_STATUS, buf);
     }
@@ -286,6 +296,7 @@ pub struct TraceEncoder {
     resource: EncodedResource,
     groups: Vec<(usize, Vec<usize>)>,
     room: Room,
+    routes: RouteAttributes,
 }
 
 impl TraceEncoder {
@@ -315,6 +326,7 @@ impl TraceEncoder {
         let start = self
             .room
             .reserve(spans.len(), self.resource.body().len(), out);
+        let routes = &mut self.routes;
         put_nested(RESOURCE_SPANS, 3, out, |out| {
             put_bytes_always(RESOURCE, self.resource.body(), out);
             for (first, members) in groups.iter() {
@@ -322,7 +334,7 @@ impl TraceEncoder {
                 put_nested(SCOPE_SPANS, 3, out, |out| {
                     put_scope(SCOPE, scope.name(), scope, out);
                     for &i in members {
-                        spans[i].put(out);
+                        spans[i].put(routes, out);
                     }
                     put_bytes(
                         SCOPE_SCHEMA_URL,
