@@ -2,7 +2,7 @@
 # System calls and page faults per request of the release service, per thread kind: telemetry
 # off, on the stock path (sdk) and on the lean path (issue 14: where the request thread's extra
 # kernel time comes from).
-#   scripts/syscalls-per-request.sh [requests/s] [seconds]
+#   scripts/syscalls-per-request.sh [requests/s] [seconds] [route of the mix, default "GET /health"]
 # Needs: strace, target/release/{alertingscout,otlp-sink,loadtest}. A fresh server per
 # mode on a free port, an otlp-sink receiving its telemetry, GET /health at a fixed
 # rate from `loadtest run`; strace attaches for the load only.
@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-1000}
 seconds=${2:-5}
+route=${3:-GET /health}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -26,7 +27,7 @@ timeUnit = "1s"
 duration = "${seconds}s"
 preAllocatedVUs = 20
 [mix]
-"GET /health" = 1
+"$route" = 1
 [users]
 pool = 1
 TOML
