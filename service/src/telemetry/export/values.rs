@@ -100,20 +100,7 @@ pub fn kv_len(key: &str, value: &Value) -> usize {
 /// tag and length. The value's length is computed once by the caller: it is needed
 /// twice, and arrays walk their items.
 fn put_kv_head(tag: u32, key: &str, value_len: usize, buf: &mut Buf) {
-    // Nearly every attribute: a tag below 16 and every length below 128, so each
-    // key and length is one byte; written as two fixed-size copies around the key
-    // (about a third of the general path's instructions, which walks varints).
-    let body = 4 + key.len() + value_len;
-    if tag < 16 && !key.is_empty() && body < 128 {
-        buf.reserve(2 + body);
-        buf.extend_from_slice(&[
-            (tag << 3) as u8 | LEN,
-            body as u8,
-            (KV_KEY << 3) as u8 | LEN,
-            key.len() as u8,
-        ]);
-        buf.extend_from_slice(key.as_bytes());
-        buf.extend_from_slice(&[(KV_VALUE << 3) as u8 | LEN, value_len as u8]);
+    if put_short_kv_head(tag, key, value_len, buf) {
         return;
     }
     put_len(
@@ -123,6 +110,28 @@ fn put_kv_head(tag: u32, key: &str, value_len: usize, buf: &mut Buf) {
     );
     put_bytes(KV_KEY, key.as_bytes(), buf);
     put_len(KV_VALUE, value_len, buf);
+}
+
+/// `put_kv_head` for nearly every attribute: a tag below 16 and every length below
+/// 128, so each key and length is one byte, written as two fixed-size copies around
+/// the key (about a third of the general path's instructions, which walks varints).
+/// Reserves room for the value too. False, writing nothing, for any other field.
+#[inline(always)]
+fn put_short_kv_head(tag: u32, key: &str, value_len: usize, buf: &mut Buf) -> bool {
+    let body = 4 + key.len() + value_len;
+    if tag >= 16 || key.is_empty() || body >= 128 {
+        return false;
+    }
+    buf.reserve(2 + body);
+    buf.extend_from_slice(&[
+        (tag << 3) as u8 | LEN,
+        body as u8,
+        (KV_KEY << 3) as u8 | LEN,
+        key.len() as u8,
+    ]);
+    buf.extend_from_slice(key.as_bytes());
+    buf.extend_from_slice(&[(KV_VALUE << 3) as u8 | LEN, value_len as u8]);
+    true
 }
 
 /// The length-delimited wire type, in a key's low three bits.
@@ -231,25 +240,11 @@ pub fn scalar_kv_len(key: &str, value: Scalar<'_>) -> usize {
 /// Writes one `KeyValue` field under `tag`; the same bytes as `put_kv` with the
 /// equivalent `Value`.
 pub fn put_scalar_kv(tag: u32, key: &str, value: Scalar<'_>, buf: &mut Buf) {
-    // The common case, a short string under a short key: every tag and length one
-    // byte, the field written in four copies without a call per part.
+    // The common case, a short string under a short key: its tag and length
+    // beside the head's, without a call per part.
     if let Scalar::Str(text) = value {
-        let body = 6 + key.len() + text.len();
-        if tag < 16 && !key.is_empty() && body < 128 {
-            buf.reserve(2 + body);
-            buf.extend_from_slice(&[
-                (tag << 3) as u8 | LEN,
-                body as u8,
-                (KV_KEY << 3) as u8 | LEN,
-                key.len() as u8,
-            ]);
-            buf.extend_from_slice(key.as_bytes());
-            buf.extend_from_slice(&[
-                (KV_VALUE << 3) as u8 | LEN,
-                (2 + text.len()) as u8,
-                (STRING << 3) as u8 | LEN,
-                text.len() as u8,
-            ]);
+        if put_short_kv_head(tag, key, 2 + text.len(), buf) {
+            buf.extend_from_slice(&[(STRING << 3) as u8 | LEN, text.len() as u8]);
             buf.extend_from_slice(text.as_bytes());
             return;
         }
