@@ -133,8 +133,9 @@ where
             panic!("ObserveFuture polled after completion");
         };
         // What `Instrumented` and `WithContext` did around each poll: the stdout
-        // span entered and the request's OTel context current, for the handler's
-        // logs, its ids and the database spans.
+        // span entered and the request's OTel context current (the database spans'
+        // parent, the logs' trace ids), and its facts current (the logs' request
+        // ids, the handlers' project and todo ids).
         let polled = {
             let _attached = in_flight.cx.as_ref().map(|cx| cx.clone().attach());
             let _facts = in_flight.facts.as_ref().map(request_context::enter);
