@@ -567,6 +567,32 @@ fn es_healthy() -> bool {
     )
 }
 
+/// Waits until every primary shard is assigned again after Elasticsearch restarted
+/// (cluster status yellow or green). `_cluster/health` answers as soon as the node is
+/// up, while the daily indices' shards are still being recovered; a search then fails
+/// with "all shards failed" (CI37's drill 5 counted in that gap).
+fn wait_for_es_shards() -> Result<()> {
+    let uri = format!(
+        "{}/_cluster/health?wait_for_status=yellow&timeout=50s",
+        url(ports::ELASTICSEARCH)
+    );
+    let mut last = String::new();
+    for _ in 0..3 {
+        let mut resp = es_agent()
+            .get(&uri)
+            .header("Authorization", &common::es_auth(common::ADMIN))
+            .call()
+            .with_context(|| format!("GET {uri}"))?;
+        last = resp.body_mut().read_to_string()?;
+        let health: Value =
+            serde_json::from_str(&last).context("Elasticsearch answered non-JSON")?;
+        if health["timed_out"] == false && health["status"] != "red" {
+            return Ok(());
+        }
+    }
+    bail!("Elasticsearch's shards not assigned 150 s after its restart: {last}")
+}
+
 /// `elastic/es.sh stop`, the script `cargo xtask up` and `down` use.
 fn stop_elasticsearch() -> Result<()> {
     let l = layout();
@@ -617,6 +643,7 @@ fn drill_1_elasticsearch_outage_loses_nothing() -> Result<()> {
         let start = Instant::now();
         restart_backends()?;
         anyhow::ensure!(es_healthy(), "Elasticsearch not healthy after xtask up");
+        wait_for_es_shards()?;
         eprintln!(
             "{name}: Elasticsearch started again ({:.0} s)",
             start.elapsed().as_secs_f64()
@@ -1160,6 +1187,7 @@ fn drill_5_collector_queue_disk_full_reports_and_recovers() -> Result<()> {
         reported = report();
         std::fs::remove_file(&filler)?;
         restart_backends()?;
+        wait_for_es_shards()?;
         eprintln!("{name}: space freed, Elasticsearch started again");
         Ok(Window {
             fault_start_ms,
