@@ -7,7 +7,7 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::logs::SdkLogRecord;
 
 use super::proto::*;
-use super::resource::{put_scope, unix_nanos, EncodedResource};
+use super::resource::{group_by_scope, put_scope, unix_nanos, EncodedResource};
 use super::route_attributes::RouteAttributes;
 use super::values::{log_value_len, put_log_kv, put_log_value, put_scalar_kv};
 use crate::telemetry::access_log::{self, AccessRecord};
@@ -163,18 +163,12 @@ impl LogEncoder {
 
     /// Appends one `ExportLogsServiceRequest` holding `items` to `out`.
     pub fn encode(&mut self, items: &[LogItem], out: &mut Buf) {
-        let groups = &mut self.groups;
-        groups.clear();
-        for (i, item) in items.iter().enumerate() {
-            let name = item.scope_name();
-            match groups.iter_mut().find(|(first, _)| {
-                let (a, b) = (items[*first].scope(), item.scope());
-                items[*first].scope_name() == name && (std::ptr::eq(a, b) || a == b)
-            }) {
-                Some((_, members)) => members.push(i),
-                None => groups.push((i, vec![i])),
-            }
-        }
+        let same = |a: &LogItem, b: &LogItem| {
+            let (sa, sb) = (a.scope(), b.scope());
+            a.scope_name() == b.scope_name() && (std::ptr::eq(sa, sb) || sa == sb)
+        };
+        group_by_scope(items, same, &mut self.groups);
+        let groups = &self.groups;
         let start = self
             .room
             .reserve(items.len(), self.resource.body().len(), out);

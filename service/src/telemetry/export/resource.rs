@@ -5,7 +5,7 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::Resource;
 
 use super::proto::*;
-use super::values::{kv_len, put_kv};
+use super::values::put_kv;
 
 const RESOURCE_ATTRIBUTES: u32 = 1;
 const SCOPE_NAME: u32 = 1;
@@ -30,23 +30,34 @@ impl EncodedResource {
     }
 }
 
-/// Body size of an `InstrumentationScope` named `name` (the log bridge names
-/// scopes after the event's target).
-pub fn scope_len(name: &str, scope: &InstrumentationScope) -> usize {
-    bytes_field(SCOPE_NAME, name.as_bytes())
-        + bytes_field(SCOPE_VERSION, scope.version().unwrap_or("").as_bytes())
-        + scope
-            .attributes()
-            .map(|kv| len_field(SCOPE_ATTRIBUTES, kv_len(kv.key.as_str(), &kv.value)))
-            .sum::<usize>()
+/// An `InstrumentationScope` named `name` (the log bridge names scopes after the
+/// event's target), written in one pass like the records.
+pub fn put_scope(tag: u32, name: &str, scope: &InstrumentationScope, buf: &mut Buf) {
+    put_nested(tag, 1, buf, |buf| {
+        put_bytes(SCOPE_NAME, name.as_bytes(), buf);
+        put_bytes(SCOPE_VERSION, scope.version().unwrap_or("").as_bytes(), buf);
+        for kv in scope.attributes() {
+            put_kv(SCOPE_ATTRIBUTES, kv.key.as_str(), &kv.value, buf);
+        }
+    });
 }
 
-pub fn put_scope(tag: u32, name: &str, scope: &InstrumentationScope, buf: &mut Buf) {
-    put_len(tag, scope_len(name, scope), buf);
-    put_bytes(SCOPE_NAME, name.as_bytes(), buf);
-    put_bytes(SCOPE_VERSION, scope.version().unwrap_or("").as_bytes(), buf);
-    for kv in scope.attributes() {
-        put_kv(SCOPE_ATTRIBUTES, kv.key.as_str(), &kv.value, buf);
+/// Groups `items` by scope in first-seen order into `groups` (first index, members),
+/// reusing its vectors' room: `same` says whether two items share a scope.
+pub fn group_by_scope<T>(
+    items: &[T],
+    same: impl Fn(&T, &T) -> bool,
+    groups: &mut Vec<(usize, Vec<usize>)>,
+) {
+    groups.clear();
+    for (i, item) in items.iter().enumerate() {
+        match groups
+            .iter_mut()
+            .find(|(first, _)| same(&items[*first], item))
+        {
+            Some((_, members)) => members.push(i),
+            None => groups.push((i, vec![i])),
+        }
     }
 }
 

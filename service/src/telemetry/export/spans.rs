@@ -6,7 +6,7 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::SpanData;
 
 use super::proto::*;
-use super::resource::{put_scope, unix_nanos, EncodedResource};
+use super::resource::{group_by_scope, put_scope, unix_nanos, EncodedResource};
 use super::route_attributes::RouteAttributes;
 use super::values::{put_kv, put_scalar_kv};
 use crate::telemetry::server_span::{Attr, ServerSpanRecord};
@@ -309,20 +309,13 @@ impl TraceEncoder {
 
     /// Appends one `ExportTraceServiceRequest` holding `spans` to `out`.
     pub fn encode(&mut self, spans: &[SpanItem], out: &mut Buf) {
-        // Group by instrumentation scope, keeping first-seen order.
-        let groups = &mut self.groups;
-        groups.clear();
-        for (i, span) in spans.iter().enumerate() {
-            let scope = span.scope();
-            // The server spans share one scope: the pointer answers before the strings.
-            match groups.iter_mut().find(|(first, _)| {
-                let first = spans[*first].scope();
-                std::ptr::eq(first, scope) || first == scope
-            }) {
-                Some((_, members)) => members.push(i),
-                None => groups.push((i, vec![i])),
-            }
-        }
+        // The server spans share one scope: the pointer answers before the strings.
+        let same = |a: &SpanItem, b: &SpanItem| {
+            let (a, b) = (a.scope(), b.scope());
+            std::ptr::eq(a, b) || a == b
+        };
+        group_by_scope(spans, same, &mut self.groups);
+        let groups = &self.groups;
         let start = self
             .room
             .reserve(spans.len(), self.resource.body().len(), out);

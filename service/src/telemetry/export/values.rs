@@ -91,6 +91,7 @@ fn put_list_item(value: &Value, buf: &mut Buf) {
 }
 
 /// Body size of a `KeyValue`.
+#[cfg(test)]
 pub fn kv_len(key: &str, value: &Value) -> usize {
     bytes_field(KV_KEY, key.as_bytes()) + len_field(KV_VALUE, value_len(value))
 }
