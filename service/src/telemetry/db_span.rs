@@ -1,11 +1,21 @@
-//! Client spans around store calls, children of the request's server span.
+//! Client spans around store calls, children of the request's server span. On the
+//! lean path a [`DbSpanRecord`] of our own (ids and sampling as the SDK's tracer
+//! would give them, `server_span::LeanSpans::begin`), encoded field by field by
+//! `export::spans`; on the stock path a `tracing` span. Through the SDK's tracer
+//! the same span cost about 1,900 instructions on the request thread (a span
+//! builder, three `KeyValue`s, the context cloned, a recording span, the
+//! processor call) and a generic encoding and drop on the export thread.
 
-use opentelemetry::trace::{Span, SpanKind, Status, Tracer};
-use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::Span as SdkSpan;
+use std::sync::Arc;
+use std::time::SystemTime;
 
+use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
+use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use super::export::Scalar;
+use super::metrics::ERROR_TYPE;
+use super::server_span::{Attr, LeanSpans};
 use super::tracer::{self, SpanApi};
 
 /// One kind of store call: its semconv attributes and span name
@@ -29,35 +39,54 @@ macro_rules! db_op {
     };
 }
 
-// Lives on the stack for one store call; boxing the SDK span would allocate per call.
+/// A store call's span while the call runs (on the stack: boxing it would
+/// allocate per call).
 #[allow(clippy::large_enum_variant)]
 pub enum DbSpan {
+    /// Telemetry off, or the request not sampled.
     Off,
-    Sdk(SdkSpan),
+    /// The lean path's own span, queued as a [`DbSpanRecord`] when it ends.
+    Lean(&'static LeanSpans, OwnDbSpan),
     /// The stock path: a `tracing` span, ended by tracing-opentelemetry when dropped.
     Tracing(tracing::Span),
 }
 
+/// A sampled lean database span while its call runs.
+pub struct OwnDbSpan {
+    span_context: SpanContext,
+    parent_span_id: SpanId,
+    parent_is_remote: bool,
+    system: &'static str,
+    op: DbOp,
+    start_time: SystemTime,
+    sampler_attributes: Vec<KeyValue>,
+}
+
 impl DbSpan {
     pub fn start(system: &'static str, op: DbOp) -> DbSpan {
-        // Telemetry off: no attributes built, no context cloned.
+        // Telemetry off: no attributes built, no context read.
         let Some(api) = tracer::get() else {
             return DbSpan::Off;
         };
-        let attributes = [
-            KeyValue::new("db.system.name", system),
-            KeyValue::new("db.operation.name", op.operation),
-            KeyValue::new("db.collection.name", op.collection),
-        ];
-        let cx = Context::current();
         match api {
-            SpanApi::Sdk(tracer) => DbSpan::Sdk(
-                tracer
-                    .span_builder(op.span_name)
-                    .with_kind(SpanKind::Client)
-                    .with_attributes(attributes)
-                    .start_with_context(tracer, &cx),
-            ),
+            SpanApi::Lean(spans) => Context::map_current(|cx| {
+                let begun = spans.begin(cx, op.span_name, &SpanKind::Client);
+                if !begun.sampled {
+                    return DbSpan::Off;
+                }
+                DbSpan::Lean(
+                    spans,
+                    OwnDbSpan {
+                        span_context: begun.span_context,
+                        parent_span_id: begun.parent_span_id,
+                        parent_is_remote: begun.parent_is_remote,
+                        system,
+                        op,
+                        start_time: SystemTime::now(),
+                        sampler_attributes: begun.sampler_attributes,
+                    },
+                )
+            }),
             SpanApi::Tracing => {
                 let span = tracing::info_span!(
                     target: tracer::SPAN_TARGET,
@@ -66,8 +95,8 @@ impl DbSpan {
                     otel.kind = "client"
                 );
                 // The request's context is the OTel one, not tracing's current span.
-                let _ = span.set_parent(cx);
-                for attribute in attributes {
+                let _ = span.set_parent(Context::current());
+                for attribute in db_attributes(system, op) {
                     span.set_attribute(attribute.key, attribute.value);
                 }
                 DbSpan::Tracing(span)
@@ -76,22 +105,115 @@ impl DbSpan {
     }
 
     pub fn end(self, error: Option<&anyhow::Error>) {
-        let status = error.map(|error| Status::error(error.to_string()));
         match self {
             DbSpan::Off => {}
-            DbSpan::Sdk(mut span) => {
-                if let Some(status) = status {
-                    span.set_attribute(KeyValue::new("error.type", "db_error"));
-                    span.set_status(status);
-                }
-                span.end();
+            DbSpan::Lean(spans, span) => {
+                spans.sink().push_db(DbSpanRecord {
+                    span_context: span.span_context,
+                    parent_span_id: span.parent_span_id,
+                    parent_is_remote: span.parent_is_remote,
+                    system: span.system,
+                    op: span.op,
+                    start_time: span.start_time,
+                    end_time: SystemTime::now(),
+                    sampler_attributes: span.sampler_attributes,
+                    error: error.map(|error| error.to_string()),
+                    scope: Arc::clone(spans.scope()),
+                });
             }
             DbSpan::Tracing(span) => {
-                if let Some(status) = status {
-                    span.set_attribute("error.type", "db_error");
-                    span.set_status(status);
+                if let Some(error) = error {
+                    span.set_attribute(ERROR_TYPE, DB_ERROR);
+                    span.set_status(Status::error(error.to_string()));
                 }
             }
+        }
+    }
+}
+
+/// `error.type` of a failed store call.
+const DB_ERROR: &str = "db_error";
+
+/// The span's attributes as OTel key-values (the stock path), in the order both
+/// paths write them.
+fn db_attributes(system: &'static str, op: DbOp) -> [KeyValue; 3] {
+    [
+        KeyValue::new(DB_SYSTEM_NAME, system),
+        KeyValue::new(DB_OPERATION_NAME, op.operation),
+        KeyValue::new(DB_COLLECTION_NAME, op.collection),
+    ]
+}
+
+const DB_SYSTEM_NAME: &str = "db.system.name";
+const DB_OPERATION_NAME: &str = "db.operation.name";
+const DB_COLLECTION_NAME: &str = "db.collection.name";
+
+/// A finished lean database span as the lean path queues it.
+#[derive(Debug, Clone)]
+pub struct DbSpanRecord {
+    pub span_context: SpanContext,
+    pub parent_span_id: SpanId,
+    pub parent_is_remote: bool,
+    pub system: &'static str,
+    pub op: DbOp,
+    pub start_time: SystemTime,
+    pub end_time: SystemTime,
+    pub sampler_attributes: Vec<KeyValue>,
+    /// The failed call's error, the span's status description.
+    pub error: Option<String>,
+    pub scope: Arc<InstrumentationScope>,
+}
+
+impl DbSpanRecord {
+    /// The attributes in the SDK span's order: the call's, the sampler's, then
+    /// `error.type` if the call failed.
+    pub fn for_each_attribute(&self, mut f: impl FnMut(&str, Attr<'_>)) {
+        f(DB_SYSTEM_NAME, Attr::Scalar(Scalar::Str(self.system)));
+        f(
+            DB_OPERATION_NAME,
+            Attr::Scalar(Scalar::Str(self.op.operation)),
+        );
+        f(
+            DB_COLLECTION_NAME,
+            Attr::Scalar(Scalar::Str(self.op.collection)),
+        );
+        for kv in &self.sampler_attributes {
+            f(kv.key.as_str(), Attr::Value(&kv.value));
+        }
+        if self.error.is_some() {
+            f(ERROR_TYPE, Attr::Scalar(Scalar::Str(DB_ERROR)));
+        }
+    }
+
+    /// The status the SDK's span would end with.
+    pub fn status(&self) -> Status {
+        match &self.error {
+            Some(error) => Status::error(error.clone()),
+            None => Status::Unset,
+        }
+    }
+
+    /// The same span as the SDK's `SpanData` (the differential tests encode both).
+    pub fn to_span_data(&self) -> opentelemetry_sdk::trace::SpanData {
+        let mut attributes = db_attributes(self.system, self.op).to_vec();
+        attributes.extend(self.sampler_attributes.iter().cloned());
+        if self.error.is_some() {
+            attributes.push(KeyValue::new(ERROR_TYPE, DB_ERROR));
+        }
+        opentelemetry_sdk::trace::SpanData {
+            span_context: self.span_context.clone(),
+            parent_span_id: self.parent_span_id,
+            parent_span_is_remote: self.parent_is_remote,
+            span_kind: SpanKind::Client,
+            name: self.op.span_name.into(),
+            start_time: self.start_time,
+            end_time: self.end_time,
+            attributes,
+            dropped_attributes_count: 0,
+            events: Default::default(),
+            links: Default::default(),
+            status: self.status(),
+            instrumentation_scope: (*self.scope).clone(),
         }
     }
 }

@@ -59,7 +59,7 @@ pub struct Otel {
     /// the stock path, where they are `tracing` events through the bridge.
     pub access: Option<export::AccessSink>,
     /// The lean path's server spans (`server_span`); None on the stock path.
-    pub server_spans: Option<server_span::ServerSpans>,
+    pub server_spans: Option<Arc<server_span::LeanSpans>>,
 }
 
 struct Inner {
@@ -235,15 +235,21 @@ impl Telemetry {
         };
         let tracer_provider = tracer_builder.build();
         let logger_provider = logger_builder.build();
-        let tracer = tracer_provider.tracer(SCOPE_NAME);
-        let span_bridge = match config.path {
-            ExportPath::Lean => {
-                tracer::install(SpanApi::Sdk(tracer));
+        let lean_spans = pipeline.as_ref().map(|p| {
+            Arc::new(server_span::LeanSpans::new(
+                sampler,
+                SCOPE_NAME,
+                p.span_sink(),
+            ))
+        });
+        let span_bridge = match &lean_spans {
+            Some(spans) => {
+                tracer::install(SpanApi::Lean(Arc::clone(spans)));
                 None
             }
-            ExportPath::Sdk => {
+            None => {
                 tracer::install(SpanApi::Tracing);
-                Some(tracer)
+                Some(tracer_provider.tracer(SCOPE_NAME))
             }
         };
 
@@ -279,9 +285,7 @@ impl Telemetry {
                 otel: Some(Otel {
                     http,
                     access: pipeline.as_ref().map(|p| p.access_sink()),
-                    server_spans: pipeline
-                        .as_ref()
-                        .map(|p| server_span::ServerSpans::new(sampler, SCOPE_NAME, p.span_sink())),
+                    server_spans: lean_spans,
                 }),
                 stdout_spans: log_stdout,
                 health,

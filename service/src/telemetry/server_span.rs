@@ -24,13 +24,23 @@ use super::metrics::{
 };
 use super::switches::SwitchedSampler;
 
-/// What the lean path needs to make server spans.
-pub struct ServerSpans {
+/// What the lean path needs to make its own spans: the server spans here, the
+/// database spans in `db_span` (one sampler, id generator, scope and queue for both).
+pub struct LeanSpans {
     sampler: SwitchedSampler,
     ids: RandomIdGenerator,
-    /// The tracer's scope (`provider.tracer(SCOPE_NAME)`), shared with the database spans.
+    /// The tracer's scope (`provider.tracer(SCOPE_NAME)`).
     scope: Arc<InstrumentationScope>,
     sink: SpanSink,
+}
+
+/// A new span's ids and sampling decision, made as the SDK's tracer makes them.
+pub(super) struct Begun {
+    pub span_context: SpanContext,
+    pub parent_span_id: SpanId,
+    pub parent_is_remote: bool,
+    pub sampled: bool,
+    pub sampler_attributes: Vec<KeyValue>,
 }
 
 /// The server span's attributes known when the request starts, in the order both
@@ -221,9 +231,9 @@ impl ServerSpanRecord {
         }
     }
 }
-impl ServerSpans {
+impl LeanSpans {
     pub fn new(sampler: SwitchedSampler, scope_name: &'static str, sink: SpanSink) -> Self {
-        ServerSpans {
+        LeanSpans {
             sampler,
             ids: RandomIdGenerator::default(),
             scope: Arc::new(InstrumentationScope::builder(scope_name).build()),
@@ -231,20 +241,14 @@ impl ServerSpans {
         }
     }
 
-    /// Starts a server span under `parent` (the extracted remote context, or an
-    /// empty one). Returns the request's context with the span in it, and the span
-    /// to end if it is sampled (an unsampled span has a context but no record, as
-    /// in the SDK, so its children follow the decision).
+    /// The ids and sampling decision of a new span under `parent` (the SDK
+    /// tracer's rules: the parent's trace id if it has a valid span, a new one
+    /// otherwise; the sampler asked with the parent's context).
     ///
     /// The sampler sees no attributes: the samplers `OTEL_TRACES_SAMPLER` can name
     /// decide by trace id and parent only, and building them would cost a vector
-    /// of key-values per request.
-    pub fn start(
-        &self,
-        parent: &Context,
-        name: &'static str,
-        start: SpanStart,
-    ) -> (Context, Option<OwnSpan>) {
+    /// of key-values per span.
+    pub(super) fn begin(&self, parent: &Context, name: &str, kind: &SpanKind) -> Begun {
         let parent_span = parent.span();
         let parent_context = parent_span.span_context();
         let has_parent = parent.has_active_span() && parent_context.is_valid();
@@ -253,36 +257,63 @@ impl ServerSpans {
         } else {
             self.ids.new_trace_id()
         };
-        let result =
-            self.sampler
-                .should_sample(Some(parent), trace_id, name, &SpanKind::Server, &[], &[]);
+        let result = self
+            .sampler
+            .should_sample(Some(parent), trace_id, name, kind, &[], &[]);
         let sampled = result.decision == SamplingDecision::RecordAndSample;
         let flags = if sampled {
             TraceFlags::SAMPLED
         } else {
             TraceFlags::default()
         };
-        let span_context = SpanContext::new(
-            trace_id,
-            self.ids.new_span_id(),
-            flags,
-            false,
-            result.trace_state,
-        );
-        let own = sampled.then(|| OwnSpan {
-            span_context: span_context.clone(),
+        Begun {
+            span_context: SpanContext::new(
+                trace_id,
+                self.ids.new_span_id(),
+                flags,
+                false,
+                result.trace_state,
+            ),
             parent_span_id: if has_parent {
                 parent_context.span_id()
             } else {
                 SpanId::INVALID
             },
             parent_is_remote: has_parent && parent_context.is_remote(),
+            sampled,
+            sampler_attributes: result.attributes,
+        }
+    }
+
+    pub(super) fn scope(&self) -> &Arc<InstrumentationScope> {
+        &self.scope
+    }
+
+    pub(super) fn sink(&self) -> &SpanSink {
+        &self.sink
+    }
+
+    /// Starts a server span under `parent` (the extracted remote context, or an
+    /// empty one). Returns the request's context with the span in it, and the span
+    /// to end if it is sampled (an unsampled span has a context but no record, as
+    /// in the SDK, so its children follow the decision).
+    pub fn start(
+        &self,
+        parent: &Context,
+        name: &'static str,
+        start: SpanStart,
+    ) -> (Context, Option<OwnSpan>) {
+        let begun = self.begin(parent, name, &SpanKind::Server);
+        let own = begun.sampled.then(|| OwnSpan {
+            span_context: begun.span_context.clone(),
+            parent_span_id: begun.parent_span_id,
+            parent_is_remote: begun.parent_is_remote,
             name,
             start_time: SystemTime::now(),
             start,
-            sampler_attributes: result.attributes,
+            sampler_attributes: begun.sampler_attributes,
         });
-        (parent.with_remote_span_context(span_context), own)
+        (parent.with_remote_span_context(begun.span_context), own)
     }
 
     /// Ends the span `elapsed` after its start and queues it for export.
@@ -326,9 +357,9 @@ mod tests {
         }
     }
 
-    fn spans(sampler: Sampler) -> ServerSpans {
+    fn spans(sampler: Sampler) -> LeanSpans {
         let sampler = SwitchedSampler::new(sampler, std::sync::Arc::default());
-        ServerSpans::new(sampler, "test", SpanSink::detached())
+        LeanSpans::new(sampler, "test", SpanSink::detached())
     }
 
     #[test]
@@ -369,6 +400,35 @@ mod tests {
         assert!(
             cx.span().span_context().is_valid(),
             "children still get ids"
+        );
+    }
+
+    #[test]
+    fn a_child_takes_the_trace_and_the_decision_of_the_span_in_its_context() {
+        let s = spans(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)));
+        let (cx, own) = s.start(&Context::new(), "POST /projects", test_start());
+        let server = own.expect("sampled").span_context;
+        let child = s.begin(&cx, "INSERT projects", &SpanKind::Client);
+        assert!(child.sampled);
+        assert_eq!(child.span_context.trace_id(), server.trace_id());
+        assert_eq!(child.parent_span_id, server.span_id());
+        assert_ne!(child.span_context.span_id(), server.span_id());
+        assert!(!child.parent_is_remote, "the server span is local");
+
+        let s = spans(Sampler::ParentBased(Box::new(Sampler::AlwaysOff)));
+        let (cx, _) = s.start(&Context::new(), "POST /projects", test_start());
+        let child = s.begin(&cx, "INSERT projects", &SpanKind::Client);
+        assert!(
+            !child.sampled,
+            "an unsampled request's calls are not recorded"
+        );
+        assert_eq!(child.span_context.trace_id(), trace_id(&cx));
+
+        let orphan = s.begin(&Context::new(), "SELECT todos", &SpanKind::Client);
+        assert_eq!(
+            orphan.parent_span_id,
+            SpanId::INVALID,
+            "outside a request: a root"
         );
     }
 

@@ -2,14 +2,15 @@
 //! read by the server spans (`http`) and the database spans (`db_span`), which run
 //! deep in the store where no handle reaches. Unset (telemetry off): no spans.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-use opentelemetry_sdk::trace::SdkTracer;
+use super::server_span::LeanSpans;
 
-/// How spans are made: straight on the SDK's tracer (the lean path), or as
-/// `tracing` spans that tracing-opentelemetry turns into SDK spans (the stock path).
+/// How spans are made: as the lean path's own records (queued for its exporter
+/// without an SDK span), or as `tracing` spans that tracing-opentelemetry turns
+/// into SDK spans (the stock path).
 pub enum SpanApi {
-    Sdk(SdkTracer),
+    Lean(Arc<LeanSpans>),
     Tracing,
 }
 

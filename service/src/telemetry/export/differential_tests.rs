@@ -28,6 +28,7 @@ use parking_lot::Mutex;
 use prost::Message;
 
 use super::{EncodedResource, LogEncoder, LogItem, SpanItem, TraceEncoder};
+use crate::telemetry::db_span::DbSpanRecord;
 use crate::telemetry::server_span::{ServerSpanRecord, SpanEnd, SpanStart};
 
 /// Keeps what the SDK hands its processors.
@@ -265,7 +266,8 @@ fn sort_attributes(resource: &mut Option<opentelemetry_proto::tonic::resource::v
 
 /// The spans as the lean encoder sends them and as the stock transform makes them,
 /// both in order-free form.
-/// Server span records (`SpanItem::Server`) meet the stock transform as their `SpanData`.
+/// The lean path's own records (`SpanItem::Server`, `SpanItem::Db`) meet the stock
+/// transform as their `SpanData`.
 fn ours_and_stock_spans(items: Vec<SpanItem>) -> (Vec<ResourceSpans>, Vec<ResourceSpans>) {
     let resource = resource();
     let mut body = Vec::new();
@@ -275,6 +277,7 @@ fn ours_and_stock_spans(items: Vec<SpanItem>) -> (Vec<ResourceSpans>, Vec<Resour
         .map(|item| match item {
             SpanItem::Sdk(span) => span,
             SpanItem::Server(record) => record.to_span_data(),
+            SpanItem::Db(record) => record.to_span_data(),
         })
         .collect();
     let ours = ExportTraceServiceRequest::decode(body.as_slice()).expect("valid OTLP protobuf");
@@ -415,6 +418,63 @@ fn server_span_records_encode_as_their_span_data_does() {
     let mut items: Vec<SpanItem> = spans().into_iter().map(SpanItem::Sdk).collect();
     for i in 0..1024 {
         let scope = if i % 2 == 0 { &shared } else { &own };
+        items.push(SpanItem::Server(server_record(i, scope)));
+    }
+    let (ours, stock) = ours_and_stock_spans(items);
+    same(&ours, &stock);
+}
+
+/// A database span record with every optional field set or not, by `i`'s bits.
+fn db_record(i: u32, scope: &Arc<InstrumentationScope>) -> DbSpanRecord {
+    let bit = |n: u32| i & (1 << n) != 0;
+    let start_time = std::time::SystemTime::UNIX_EPOCH
+        + std::time::Duration::from_nanos(1_700_000_000_987_654_321 + u64::from(i));
+    DbSpanRecord {
+        span_context: SpanContext::new(
+            TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736 + u128::from(i)),
+            SpanId::from(0x0a0b_0c0d_0e0f_1011 + u64::from(i)),
+            TraceFlags::SAMPLED,
+            false,
+            if bit(1) {
+                TraceState::from_key_value([("vendor", "value")]).expect("a valid trace state")
+            } else {
+                TraceState::default()
+            },
+        ),
+        // A call outside any request has no parent.
+        parent_span_id: if bit(0) {
+            SpanId::from(0x00f0_67aa_0ba9_02b7 + u64::from(i))
+        } else {
+            SpanId::INVALID
+        },
+        parent_is_remote: bit(0) && bit(2),
+        system: "sqlite",
+        op: if bit(3) {
+            crate::db_op!("INSERT", "projects")
+        } else {
+            crate::db_op!("SELECT", "todos")
+        },
+        start_time,
+        end_time: start_time + std::time::Duration::from_micros(87),
+        sampler_attributes: if bit(4) {
+            every_value_type("sampler")
+        } else {
+            Vec::new()
+        },
+        error: bit(5).then(|| format!("database is locked ({i})")),
+        scope: Arc::clone(scope),
+    }
+}
+
+#[test]
+fn db_span_records_encode_as_their_span_data_does() {
+    // Beside the server records and the SDK's spans, sharing scopes with both.
+    let shared = Arc::new(InstrumentationScope::builder("diff.db").build());
+    let own = Arc::new(scope("diff.server"));
+    let mut items: Vec<SpanItem> = spans().into_iter().map(SpanItem::Sdk).collect();
+    for i in 0..256 {
+        let scope = if i % 2 == 0 { &shared } else { &own };
+        items.push(SpanItem::Db(db_record(i, scope)));
         items.push(SpanItem::Server(server_record(i, scope)));
     }
     let (ours, stock) = ours_and_stock_spans(items);

@@ -11,6 +11,7 @@ use super::logs::LogItem;
 use super::shared::Shared;
 use super::spans::SpanItem;
 use crate::telemetry::access_log::AccessRecord;
+use crate::telemetry::db_span::DbSpanRecord;
 use crate::telemetry::server_span::ServerSpanRecord;
 
 #[derive(Debug)]
@@ -133,5 +134,11 @@ impl SpanSink {
         self.shared
             .spans
             .push(SpanItem::Server(span), &self.shared.health.traces);
+    }
+
+    pub fn push_db(&self, span: DbSpanRecord) {
+        self.shared
+            .spans
+            .push(SpanItem::Db(span), &self.shared.health.traces);
     }
 }

@@ -1,5 +1,6 @@
 //! `ExportTraceServiceRequest` encoding straight from the SDK's `SpanData`, and
-//! from the lean path's server span records (`telemetry::server_span`) field by field.
+//! from the lean path's own span records (`telemetry::server_span`,
+//! `telemetry::db_span`) field by field.
 
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status, TraceState};
 use opentelemetry::InstrumentationScope;
@@ -9,14 +10,16 @@ use super::proto::*;
 use super::resource::{group_by_scope, put_scope, unix_nanos, EncodedResource};
 use super::route_attributes::RouteAttributes;
 use super::values::{put_kv, put_scalar_kv};
+use crate::telemetry::db_span::DbSpanRecord;
 use crate::telemetry::server_span::{Attr, ServerSpanRecord};
 
-/// One queued span: from the SDK (the database spans, every span of the stock
-/// tracer) or the lean path's server span.
+/// One queued span: from the SDK (any span made through its tracer), or the lean
+/// path's own server or database span.
 #[derive(Debug, Clone)]
 pub enum SpanItem {
     Sdk(SpanData),
     Server(ServerSpanRecord),
+    Db(DbSpanRecord),
 }
 
 impl SpanItem {
@@ -24,6 +27,7 @@ impl SpanItem {
         match self {
             SpanItem::Sdk(span) => &span.instrumentation_scope,
             SpanItem::Server(span) => &span.scope,
+            SpanItem::Db(span) => &span.scope,
         }
     }
 
@@ -31,6 +35,7 @@ impl SpanItem {
         match self {
             SpanItem::Sdk(span) => &span.span_context,
             SpanItem::Server(span) => &span.span_context,
+            SpanItem::Db(span) => &span.span_context,
         }
     }
 
@@ -44,6 +49,7 @@ impl SpanItem {
         put_nested(SPANS, 2, buf, |buf| match self {
             SpanItem::Sdk(span) => put_span(span, state.as_deref(), buf),
             SpanItem::Server(span) => put_server_span(span, state.as_deref(), routes, buf),
+            SpanItem::Db(span) => put_db_span(span, state.as_deref(), buf),
         });
     }
 }
@@ -87,6 +93,18 @@ impl<'a> SpanHead<'a> {
             parent_is_remote: span.parent_is_remote,
             name: span.name,
             kind: &SpanKind::Server,
+            start: span.start_time,
+            end: span.end_time,
+        }
+    }
+
+    fn of_db(span: &'a DbSpanRecord) -> Self {
+        SpanHead {
+            span_context: &span.span_context,
+            parent_span_id: span.parent_span_id,
+            parent_is_remote: span.parent_is_remote,
+            name: span.op.span_name,
+            kind: &SpanKind::Client,
             start: span.start_time,
             end: span.end_time,
         }
@@ -138,6 +156,18 @@ fn put_server_span(
     span.for_each_request_attribute(|key, value| put_attr(key, value, buf));
     if span.error {
         put_status(&ERROR_STATUS, buf);
+    }
+    put_fixed32(FLAGS, head.flags(), buf);
+}
+
+/// A database span record's body: no events, links or dropped counts, a status
+/// only on error. The same bytes as its `SpanData` (the differential tests).
+fn put_db_span(span: &DbSpanRecord, state: Option<&str>, buf: &mut Buf) {
+    let head = SpanHead::of_db(span);
+    head.put(state, buf);
+    span.for_each_attribute(|key, value| put_attr(key, value, buf));
+    if span.error.is_some() {
+        put_status(&span.status(), buf);
     }
     put_fixed32(FLAGS, head.flags(), buf);
 }
