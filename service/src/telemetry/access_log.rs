@@ -159,11 +159,7 @@ pub struct AccessRecord {
 impl AccessRecord {
     /// OTel severity number and text of the record's level.
     pub fn severity(&self) -> (u64, &'static str) {
-        match self.level {
-            Level::ERROR => (17, "ERROR"),
-            Level::WARN => (13, "WARN"),
-            _ => (9, "INFO"),
-        }
+        super::event_record::severity(self.level)
     }
 
     /// The attributes, in the order the bridge and `logs::RequestContextProcessor`

@@ -251,7 +251,7 @@ impl InFlight {
                         let facts = self.facts.as_deref();
                         if let Some(record) = exported.then(|| access.record(&cx, facts)).flatten()
                         {
-                            sink.push(record);
+                            sink.push_access(record);
                         }
                         if self.telemetry.stdout_spans() {
                             self.stdout.in_scope(|| access.event());

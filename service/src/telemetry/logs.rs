@@ -20,6 +20,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 use super::access_log;
+use super::event_record::EventRecord;
+use super::export::LogSink;
 use super::request_context;
 use super::switches::Switches;
 use super::tracer::SPAN_TARGET;
@@ -95,12 +97,14 @@ fn is_transport(target: &str) -> bool {
 /// several µs per request), while `Interest::never` is decided once per
 /// callsite.
 ///
-/// With `skip_access`, the access events (`access_log::TARGET`) are kept from the
-/// bridge too: the lean path queues those records itself and emits the events for
-/// stdout only. Skipped in `on_event`, not by interest, so stdout still gets them.
+/// With `direct` (the lean path), the events skip the bridge and the SDK: the
+/// access events (`access_log::TARGET`) are queued by the request layer itself
+/// (emitted for stdout only) and every other event is queued here as an
+/// [`EventRecord`]. Skipped in `on_event`, not by interest, so stdout still gets
+/// them.
 pub struct WithoutTransport<L> {
     pub inner: L,
-    pub skip_access: bool,
+    pub direct: Option<LogSink>,
     /// The run-time log switch (`switches`): off, events go to stdout only.
     pub switches: Option<Arc<Switches>>,
 }
@@ -124,13 +128,17 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
         let target = event.metadata().target();
-        let queued_directly = self.skip_access && target == access_log::TARGET;
         let switched_off = self
             .switches
             .as_ref()
             .is_some_and(|switches| !switches.logs_exported());
-        if !is_transport(target) && !queued_directly && !switched_off {
-            self.inner.on_event(event, ctx);
+        if is_transport(target) || switched_off {
+            return;
+        }
+        match &self.direct {
+            None => self.inner.on_event(event, ctx),
+            Some(_) if target == access_log::TARGET => {}
+            Some(sink) => sink.push_event(EventRecord::of(event)),
         }
     }
 }
@@ -142,7 +150,7 @@ pub fn init_subscriber(
     logger_provider: Option<&SdkLoggerProvider>,
     stdout: bool,
     span_bridge: Option<SdkTracer>,
-    access_direct: bool,
+    direct: Option<LogSink>,
     switches: Option<Arc<Switches>>,
 ) {
     let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -155,7 +163,7 @@ pub fn init_subscriber(
     }
     let bridge = logger_provider.map(|provider| WithoutTransport {
         inner: OpenTelemetryTracingBridge::new(provider),
-        skip_access: access_direct,
+        direct,
         switches,
     });
     let json = stdout.then(|| {

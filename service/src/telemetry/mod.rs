@@ -12,6 +12,7 @@
 pub mod access_log;
 pub mod config;
 pub mod db_span;
+pub mod event_record;
 pub mod exemplars;
 pub mod export;
 pub mod health;
@@ -57,7 +58,7 @@ pub struct Otel {
     pub http: HttpMetrics,
     /// The lean path's access records go straight to the export queue; None on
     /// the stock path, where they are `tracing` events through the bridge.
-    pub access: Option<export::AccessSink>,
+    pub access: Option<export::LogSink>,
     /// The lean path's server spans (`server_span`); None on the stock path.
     pub server_spans: Option<Arc<server_span::LeanSpans>>,
 }
@@ -167,7 +168,7 @@ impl Telemetry {
         let switches = Arc::new(Switches::default());
         let mut stock_runtime = None;
         if config.sdk_disabled {
-            logs::init_subscriber(None, log_stdout, None, false, None);
+            logs::init_subscriber(None, log_stdout, None, None, None);
             return Ok(Telemetry {
                 handle: TelemetryHandle(Arc::new(Inner {
                     otel: None,
@@ -271,12 +272,12 @@ impl Telemetry {
 
         opentelemetry::global::set_tracer_provider(tracer_provider.clone());
         opentelemetry::global::set_meter_provider(meter_provider.clone());
-        let access_direct = pipeline.is_some();
+        let direct = pipeline.as_ref().map(|p| p.log_sink());
         logs::init_subscriber(
             Some(&logger_provider),
             log_stdout,
             span_bridge,
-            access_direct,
+            direct,
             Some(Arc::clone(&switches)),
         );
 
@@ -284,7 +285,7 @@ impl Telemetry {
             handle: TelemetryHandle(Arc::new(Inner {
                 otel: Some(Otel {
                     http,
-                    access: pipeline.as_ref().map(|p| p.access_sink()),
+                    access: pipeline.as_ref().map(|p| p.log_sink()),
                     server_spans: lean_spans,
                 }),
                 stdout_spans: log_stdout,

@@ -29,6 +29,9 @@ use prost::Message;
 
 use super::{EncodedResource, LogEncoder, LogItem, SpanItem, TraceEncoder};
 use crate::telemetry::db_span::DbSpanRecord;
+use crate::telemetry::event_record::EventRecord;
+use crate::telemetry::request_context::{self, RequestFacts};
+use crate::telemetry::request_id::RequestId;
 use crate::telemetry::server_span::{ServerSpanRecord, SpanEnd, SpanStart};
 
 /// Keeps what the SDK hands its processors.
@@ -316,7 +319,7 @@ fn ours_and_stock_logs(items: &[LogItem]) -> (Vec<ResourceLogs>, Vec<ResourceLog
         .iter()
         .filter_map(|i| match i {
             LogItem::Sdk { record, scope } => Some((&**record, scope)),
-            LogItem::Access(_) => None,
+            LogItem::Access(_) | LogItem::Event(_) => None,
         })
         .collect();
     let mut stock = group_logs_by_resource_and_scope(
@@ -684,4 +687,98 @@ mod generated {
             Fatal4,
         ][usize::from(n.clamp(1, 24) - 1)]
     }
+}
+
+/// Collects the lean path's record of every event, beside the bridge.
+struct CaptureEvents(Arc<Mutex<Vec<EventRecord>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CaptureEvents {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        self.0.lock().push(EventRecord::of(event));
+    }
+}
+
+#[derive(Debug)]
+struct Broken;
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("disk on fire")
+    }
+}
+
+impl std::error::Error for Broken {}
+
+/// The same `tracing` events through the stock bridge (opentelemetry-appender-tracing,
+/// the SDK's logger, `RequestContextProcessor`) and as the lean path's own records
+/// (`EventRecord`): every field type, in and out of a request, the ids a request
+/// knows and those an event names itself, two targets (two scopes).
+#[test]
+fn events_encode_as_the_bridge_makes_them() {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let collect = Collect::<LogItem>::default();
+    let provider = SdkLoggerProvider::builder()
+        .with_log_processor(crate::telemetry::logs::RequestContextProcessor)
+        .with_log_processor(collect.clone())
+        .with_resource(resource())
+        .build();
+    let captured = Arc::new(Mutex::new(Vec::new()));
+    let subscriber = tracing_subscriber::registry()
+        .with(opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge::new(&provider))
+        .with(CaptureEvents(Arc::clone(&captured)));
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::info!(answer = 42, "outside any request");
+        let request_id = RequestId::parse(b"diff-request").expect("a valid request id");
+        let facts = Arc::new(RequestFacts::new(request_id, Some(Arc::from("u-1"))));
+        let _facts = request_context::enter(&facts);
+        let trace = spans()[0].span_context.clone();
+        let _cx = Context::new().with_remote_span_context(trace).attach();
+        tracing::info!(project.id = 7, "project created");
+        request_context::record_project(7);
+        request_context::record_todo(11);
+        let error: &(dyn std::error::Error + 'static) = &Broken;
+        tracing::warn!(
+            big = u64::MAX,
+            small = 5_u64,
+            wide = i128::MAX,
+            flag = true,
+            ratio = 0.25,
+            text = "plain text",
+            shown = %"display",
+            debugged = ?vec![1, 2],
+            error,
+            "a message with {} arguments", 2
+        );
+        tracing::error!(target: "alertingscout::other", { todo.id = 3 }, "names its own todo");
+        tracing::debug!(raw = ?b"raw", "a debug event");
+    });
+    let stock: Vec<LogItem> = collect.0.lock().clone();
+    let mut ours: Vec<EventRecord> = captured.lock().clone();
+    assert_eq!(stock.len(), 5);
+    assert_eq!(ours.len(), stock.len());
+    // The same instant on both: each record's time is read when it is made.
+    for (event, item) in ours.iter_mut().zip(&stock) {
+        let LogItem::Sdk { record, .. } = item else {
+            unreachable!("the bridge makes SDK records")
+        };
+        event.time = record.timestamp().expect("the processor sets the time");
+    }
+    let resource = EncodedResource::new(&resource());
+    let encode = |items: &[LogItem]| {
+        let mut body = Vec::new();
+        LogEncoder::new(resource.clone()).encode(items, &mut body);
+        ExportLogsServiceRequest::decode(body.as_slice()).expect("valid OTLP protobuf")
+    };
+    let ours: Vec<LogItem> = ours.into_iter().map(LogItem::Event).collect();
+    let (ours, stock) = (encode(&ours), encode(&stock));
+    let scopes = |r: &ExportLogsServiceRequest| -> Vec<String> {
+        r.resource_logs[0]
+            .scope_logs
+            .iter()
+            .map(|s| s.scope.as_ref().map(|s| s.name.clone()).unwrap_or_default())
+            .collect()
+    };
+    assert!(scopes(&stock).contains(&"alertingscout::other".to_string()));
+    assert_eq!(ours, stock);
 }

@@ -1,4 +1,6 @@
-//! `ExportLogsServiceRequest` encoding straight from the SDK's log records.
+//! `ExportLogsServiceRequest` encoding straight from the SDK's log records, and
+//! from the lean path's own records (`telemetry::access_log`,
+//! `telemetry::event_record`) field by field.
 
 use std::sync::LazyLock;
 
@@ -11,6 +13,7 @@ use super::resource::{group_by_scope, put_scope, unix_nanos, EncodedResource};
 use super::route_attributes::RouteAttributes;
 use super::values::{log_value_len, put_log_kv, put_log_value, put_scalar_kv};
 use crate::telemetry::access_log::{self, AccessRecord};
+use crate::telemetry::event_record::{self, EventAttr, EventRecord};
 
 const RESOURCE_LOGS: u32 = 1;
 const RESOURCE: u32 = 1;
@@ -31,7 +34,8 @@ const OBSERVED_TIME: u32 = 11;
 const EVENT_NAME: u32 = 12;
 
 /// One queued log record: an SDK record with the scope it was emitted under, or
-/// an access record (`telemetry::access_log`) that skipped the SDK.
+/// one of the lean path's own that skipped the SDK: an access record
+/// (`telemetry::access_log`) or a `tracing` event's (`telemetry::event_record`).
 #[derive(Debug, Clone)]
 pub enum LogItem {
     /// Boxed: the SDK record is several times the size of an access record, and
@@ -41,10 +45,11 @@ pub enum LogItem {
         scope: InstrumentationScope,
     },
     Access(AccessRecord),
+    Event(EventRecord),
 }
 
 /// The scope of the tracing bridge's logger (`provider.logger("")`), which the
-/// access records would have had through it.
+/// lean path's records would have had through it.
 static BRIDGE_SCOPE: LazyLock<InstrumentationScope> =
     LazyLock::new(|| InstrumentationScope::builder("").build());
 
@@ -58,13 +63,14 @@ impl LogItem {
                 None => scope.name(),
             },
             LogItem::Access(_) => access_log::TARGET,
+            LogItem::Event(event) => event.target,
         }
     }
 
     fn scope(&self) -> &InstrumentationScope {
         match self {
             LogItem::Sdk { scope, .. } => scope,
-            LogItem::Access(_) => &BRIDGE_SCOPE,
+            LogItem::Access(_) | LogItem::Event(_) => &BRIDGE_SCOPE,
         }
     }
 
@@ -73,6 +79,7 @@ impl LogItem {
         put_nested(LOG_RECORDS, 2, buf, |buf| match self {
             LogItem::Sdk { record, .. } => put_record(record, buf),
             LogItem::Access(access) => put_access(access, routes, buf),
+            LogItem::Event(event) => put_event(event, buf),
         });
     }
 }
@@ -101,6 +108,30 @@ fn put_access(access: &AccessRecord, routes: &mut RouteAttributes, buf: &mut Buf
     }
     put_fixed64(OBSERVED_TIME, time, buf);
     put_bytes(EVENT_NAME, access_log::EVENT_NAME.as_bytes(), buf);
+}
+
+/// An event record's fields, in `put_record`'s order and with its rules.
+fn put_event(event: &EventRecord, buf: &mut Buf) {
+    let time = unix_nanos(event.time);
+    let (severity, severity_text) = event_record::severity(event.level);
+    put_fixed64(TIME, time, buf);
+    put_varint(SEVERITY_NUMBER, severity, buf);
+    put_bytes(SEVERITY_TEXT, severity_text.as_bytes(), buf);
+    if let Some(body) = &event.body {
+        put_len(BODY, log_value_len(body), buf);
+        put_log_value(body, buf);
+    }
+    event.for_each_attribute(|key, value| match value {
+        EventAttr::Scalar(scalar) => put_scalar_kv(ATTRIBUTES, key, scalar, buf),
+        EventAttr::Value(value) => put_log_kv(ATTRIBUTES, key, value, buf),
+    });
+    if let Some(cx) = &event.span_context {
+        put_fixed32(FLAGS, u32::from(cx.trace_flags().to_u8()), buf);
+        put_bytes(TRACE_ID, &cx.trace_id().to_bytes(), buf);
+        put_bytes(SPAN_ID, &cx.span_id().to_bytes(), buf);
+    }
+    put_fixed64(OBSERVED_TIME, time, buf);
+    put_bytes(EVENT_NAME, event.name.as_bytes(), buf);
 }
 
 fn put_record(record: &SdkLogRecord, buf: &mut Buf) {

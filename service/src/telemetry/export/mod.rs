@@ -25,7 +25,7 @@ mod differential_tests;
 pub use logs::{LogEncoder, LogItem};
 pub use metrics::QueueMetricExporter;
 pub use pipeline::Pipeline;
-pub use processors::{AccessSink, QueueLogProcessor, QueueSpanProcessor, SpanSink};
+pub use processors::{LogSink, QueueLogProcessor, QueueSpanProcessor, SpanSink};
 pub use resource::EncodedResource;
 pub use spans::{SpanItem, TraceEncoder};
 pub use values::Scalar;

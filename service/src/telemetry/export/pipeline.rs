@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 
 use super::logs::{LogEncoder, LogItem};
 use super::metrics::QueueMetricExporter;
-use super::processors::{AccessSink, QueueLogProcessor, QueueSpanProcessor, SpanSink};
+use super::processors::{LogSink, QueueLogProcessor, QueueSpanProcessor, SpanSink};
 use super::queue::RecordQueue;
 use super::resource::EncodedResource;
 use super::shared::{Shared, MAX_METRIC_PAYLOADS};
@@ -183,8 +183,8 @@ impl Pipeline {
         SpanSink::new(Arc::clone(&self.shared))
     }
 
-    pub fn access_sink(&self) -> AccessSink {
-        AccessSink::new(Arc::clone(&self.shared))
+    pub fn log_sink(&self) -> LogSink {
+        LogSink::new(Arc::clone(&self.shared))
     }
 
     /// The export path's own health as metrics (see `self_metrics`).

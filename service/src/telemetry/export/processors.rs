@@ -1,4 +1,4 @@
-//! SDK processor traits over the pipeline's queues, and the access log's own way in.
+//! SDK processor traits over the pipeline's queues, and the lean path's own ways in.
 
 use std::sync::Arc;
 
@@ -12,6 +12,7 @@ use super::shared::Shared;
 use super::spans::SpanItem;
 use crate::telemetry::access_log::AccessRecord;
 use crate::telemetry::db_span::DbSpanRecord;
+use crate::telemetry::event_record::EventRecord;
 use crate::telemetry::server_span::ServerSpanRecord;
 
 #[derive(Debug)]
@@ -91,22 +92,29 @@ impl LogProcessor for QueueLogProcessor {
     }
 }
 
-/// The lean path's access log records into the log queue, past the SDK
-/// (`telemetry::access_log`).
+/// The lean path's own log records into the log queue, past the SDK: the access
+/// records (`telemetry::access_log`) and the service's events
+/// (`telemetry::event_record`).
 #[derive(Debug, Clone)]
-pub struct AccessSink {
+pub struct LogSink {
     shared: Arc<Shared>,
 }
 
-impl AccessSink {
+impl LogSink {
     pub(super) fn new(shared: Arc<Shared>) -> Self {
-        AccessSink { shared }
+        LogSink { shared }
     }
 
-    pub fn push(&self, record: AccessRecord) {
+    pub fn push_access(&self, record: AccessRecord) {
         self.shared
             .logs
             .push(LogItem::Access(record), &self.shared.health.logs);
+    }
+
+    pub fn push_event(&self, record: EventRecord) {
+        self.shared
+            .logs
+            .push(LogItem::Event(record), &self.shared.health.logs);
     }
 }
 
