@@ -16,15 +16,26 @@ pub struct RecordQueue<T> {
     items: Mutex<Vec<T>>,
     capacity: usize,
     batch_size: usize,
+    /// The room each buffer keeps (see [`BATCHES_RESERVED`]).
+    reserved: usize,
     worker: OnceLock<Thread>,
 }
 
+/// Batches' worth of room each buffer starts with: growing a full buffer copies
+/// every record in it under the lock, on a request thread, so a queue the export
+/// thread lags behind by up to this many batches never grows.
+const BATCHES_RESERVED: usize = 4;
+
 impl<T> RecordQueue<T> {
     pub fn new(capacity: usize, batch_size: usize) -> Self {
+        let capacity = capacity.max(1);
+        let batch_size = batch_size.clamp(1, capacity);
+        let reserved = capacity.min(batch_size.saturating_mul(BATCHES_RESERVED));
         RecordQueue {
-            items: Mutex::new(Vec::with_capacity(batch_size)),
-            capacity: capacity.max(1),
-            batch_size: batch_size.clamp(1, capacity.max(1)),
+            items: Mutex::new(Vec::with_capacity(reserved)),
+            capacity,
+            batch_size,
+            reserved,
             worker: OnceLock::new(),
         }
     }
@@ -72,7 +83,7 @@ impl<T> RecordQueue<T> {
     pub fn drain_into(&self, out: &mut Vec<T>) {
         let mut items = self.items.lock();
         std::mem::swap(&mut *items, out);
-        items.reserve(self.batch_size);
+        items.reserve(self.reserved);
     }
 }
 
@@ -94,5 +105,23 @@ mod tests {
         queue.drain_into(&mut out);
         assert_eq!(out, vec![0, 1, 2]);
         assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn a_queue_lagging_up_to_four_batches_never_reallocates() {
+        let stats = SignalStats::default();
+        let queue = RecordQueue::new(8192, 512);
+        let start = queue.items.lock().as_ptr();
+        for i in 0..4 * 512 {
+            queue.push(i, &stats);
+        }
+        assert_eq!(queue.items.lock().as_ptr(), start, "the buffer moved");
+        // The buffer handed back after a drain gets the same room.
+        let mut out = Vec::new();
+        queue.drain_into(&mut out);
+        assert!(queue.items.lock().capacity() >= 4 * 512);
+        // Smaller queues reserve only their capacity.
+        let small = RecordQueue::<u8>::new(100, 512);
+        assert!((100..400).contains(&small.items.lock().capacity()));
     }
 }
