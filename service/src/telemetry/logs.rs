@@ -1,6 +1,8 @@
-//! The log bridge: `tracing` events become OpenTelemetry log records (via
-//! opentelemetry-appender-tracing), stamped with the request's ids and a real
-//! timestamp, and optionally also JSON lines on stdout.
+//! The log bridge: `tracing` events become OpenTelemetry log records, stamped with
+//! the request's ids and a real timestamp, and optionally also JSON lines on stdout.
+//! On the stock path through opentelemetry-appender-tracing and
+//! [`RequestContextProcessor`]; on the lean path as the export queue's own records
+//! (`event_record`, taken in `WithoutTransport::on_event`).
 
 use std::sync::Arc;
 use std::time::SystemTime;
