@@ -45,21 +45,10 @@ macro_rules! db_op {
 pub enum DbSpan {
     /// Telemetry off, or the request not sampled.
     Off,
-    /// The lean path's own span, queued as a [`DbSpanRecord`] when it ends.
-    Lean(&'static LeanSpans, OwnDbSpan),
+    /// The lean path's own span: its record, completed and queued when it ends.
+    Lean(&'static LeanSpans, DbSpanRecord),
     /// The stock path: a `tracing` span, ended by tracing-opentelemetry when dropped.
     Tracing(tracing::Span),
-}
-
-/// A sampled lean database span while its call runs.
-pub struct OwnDbSpan {
-    span_context: SpanContext,
-    parent_span_id: SpanId,
-    parent_is_remote: bool,
-    system: &'static str,
-    op: DbOp,
-    start_time: SystemTime,
-    sampler_attributes: Vec<KeyValue>,
 }
 
 impl DbSpan {
@@ -74,16 +63,20 @@ impl DbSpan {
                 if !begun.sampled {
                     return DbSpan::Off;
                 }
+                let start_time = SystemTime::now();
                 DbSpan::Lean(
                     spans,
-                    OwnDbSpan {
+                    DbSpanRecord {
                         span_context: begun.span_context,
                         parent_span_id: begun.parent_span_id,
                         parent_is_remote: begun.parent_is_remote,
                         system,
                         op,
-                        start_time: SystemTime::now(),
+                        start_time,
+                        end_time: start_time,
                         sampler_attributes: begun.sampler_attributes,
+                        error: None,
+                        scope: Arc::clone(spans.scope()),
                     },
                 )
             }),
@@ -107,19 +100,10 @@ impl DbSpan {
     pub fn end(self, error: Option<&anyhow::Error>) {
         match self {
             DbSpan::Off => {}
-            DbSpan::Lean(spans, span) => {
-                spans.sink().push_db(DbSpanRecord {
-                    span_context: span.span_context,
-                    parent_span_id: span.parent_span_id,
-                    parent_is_remote: span.parent_is_remote,
-                    system: span.system,
-                    op: span.op,
-                    start_time: span.start_time,
-                    end_time: SystemTime::now(),
-                    sampler_attributes: span.sampler_attributes,
-                    error: error.map(|error| error.to_string()),
-                    scope: Arc::clone(spans.scope()),
-                });
+            DbSpan::Lean(spans, mut span) => {
+                span.end_time = SystemTime::now();
+                span.error = error.map(|error| error.to_string());
+                spans.sink().push_db(span);
             }
             DbSpan::Tracing(span) => {
                 if let Some(error) = error {
