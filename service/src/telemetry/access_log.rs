@@ -16,7 +16,7 @@ use opentelemetry::{Context, StringValue};
 use tracing::Level;
 
 use super::export::Scalar;
-use super::request_context::RequestFacts;
+use super::request_context::{RequestFacts, RequestIds};
 use super::route::Route;
 
 /// The `tracing` target of the access events: the scope name of the records on the
@@ -125,10 +125,7 @@ impl Access<'_> {
             path: Arc::clone(self.path),
             status: self.status,
             duration_ms: self.duration_ms,
-            request_id: facts.map(|f| f.request_id.shared()),
-            user_id: facts.and_then(|f| f.user_id.clone()),
-            project_id: facts.and_then(RequestFacts::project_id),
-            todo_id: facts.and_then(RequestFacts::todo_id),
+            ids: facts.map(RequestFacts::ids),
             span_context: span_context.is_valid().then(|| span_context.clone()),
         })
     }
@@ -149,10 +146,7 @@ pub struct AccessRecord {
     pub path: Arc<str>,
     pub status: Option<u16>,
     pub duration_ms: f64,
-    pub request_id: Option<Arc<str>>,
-    pub user_id: Option<Arc<str>>,
-    pub project_id: Option<i64>,
-    pub todo_id: Option<i64>,
+    pub ids: Option<RequestIds>,
     pub span_context: Option<SpanContext>,
 }
 
@@ -184,17 +178,9 @@ impl AccessRecord {
             None => f("error.type", Scalar::Str(CANCELLED)),
         }
         f("duration_ms", Scalar::Double(self.duration_ms));
-        if let Some(id) = &self.request_id {
-            f("request_id", Scalar::Str(id));
-        }
-        if let Some(user) = &self.user_id {
-            f("user.id", Scalar::Str(user));
-        }
-        if let Some(id) = self.project_id {
-            f("project.id", Scalar::Int(id));
-        }
-        if let Some(id) = self.todo_id {
-            f("todo.id", Scalar::Int(id));
+        if let Some(ids) = &self.ids {
+            // An access record names no ids of its own.
+            ids.for_each(|_| false, f);
         }
     }
 }

@@ -9,7 +9,6 @@
 //! (`access_log`). The differential test `events_encode_as_the_bridge_makes_them`
 //! holds both ways to the same bytes.
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use opentelemetry::logs::AnyValue;
@@ -19,7 +18,7 @@ use tracing::field::{Field, Visit};
 use tracing::{Event, Level};
 
 use super::export::Scalar;
-use super::request_context::{self, RequestFacts};
+use super::request_context::{self, RequestFacts, RequestIds};
 
 /// OTel severity number and text of a `tracing` level (the bridge's mapping).
 pub fn severity(level: Level) -> (u64, &'static str) {
@@ -42,26 +41,6 @@ pub enum FieldValue {
     Other(AnyValue),
 }
 
-/// What the request knew when the event was emitted.
-#[derive(Debug, Clone)]
-pub struct EventFacts {
-    pub request_id: Arc<str>,
-    pub user_id: Option<Arc<str>>,
-    pub project_id: Option<i64>,
-    pub todo_id: Option<i64>,
-}
-
-impl EventFacts {
-    fn of(facts: &RequestFacts) -> Self {
-        EventFacts {
-            request_id: facts.request_id.shared(),
-            user_id: facts.user_id.clone(),
-            project_id: facts.project_id(),
-            todo_id: facts.todo_id(),
-        }
-    }
-}
-
 /// One event as the lean path queues it.
 #[derive(Debug, Clone)]
 pub struct EventRecord {
@@ -73,7 +52,8 @@ pub struct EventRecord {
     pub name: &'static str,
     pub body: Option<AnyValue>,
     pub fields: Vec<(&'static str, FieldValue)>,
-    pub facts: Option<EventFacts>,
+    /// What the request knew when the event was emitted.
+    pub ids: Option<RequestIds>,
     /// The current context's span, if it has one (the SDK logger's rule).
     pub span_context: Option<SpanContext>,
 }
@@ -94,7 +74,7 @@ impl EventRecord {
             name: metadata.name(),
             body: visitor.body,
             fields: visitor.fields,
-            facts: request_context::with_current(EventFacts::of),
+            ids: request_context::with_current(RequestFacts::ids),
             span_context: Context::map_current(|cx| {
                 cx.has_active_span()
                     .then(|| cx.span().span_context().clone())
@@ -103,8 +83,7 @@ impl EventRecord {
     }
 
     /// The attributes in the order the bridge and the processor write them: the
-    /// event's fields, then the request's ids (a project or todo id the event
-    /// names itself is not repeated: OTLP attribute keys are unique).
+    /// event's fields, then the request's ids.
     pub fn for_each_attribute(&self, mut f: impl FnMut(&str, EventAttr<'_>)) {
         for (key, value) in &self.fields {
             let attr = match value {
@@ -115,26 +94,9 @@ impl EventRecord {
             };
             f(key, attr);
         }
-        let Some(facts) = &self.facts else {
-            return;
-        };
-        f(
-            "request_id",
-            EventAttr::Scalar(Scalar::Str(&facts.request_id)),
-        );
-        if let Some(user) = &facts.user_id {
-            f("user.id", EventAttr::Scalar(Scalar::Str(user)));
-        }
-        let named = |key: &str| self.fields.iter().any(|(k, _)| *k == key);
-        if let Some(id) = facts.project_id {
-            if !named("project.id") {
-                f("project.id", EventAttr::Scalar(Scalar::Int(id)));
-            }
-        }
-        if let Some(id) = facts.todo_id {
-            if !named("todo.id") {
-                f("todo.id", EventAttr::Scalar(Scalar::Int(id)));
-            }
+        if let Some(ids) = &self.ids {
+            let named = |key: &str| self.fields.iter().any(|(k, _)| *k == key);
+            ids.for_each(named, |key, value| f(key, EventAttr::Scalar(value)));
         }
     }
 }

@@ -12,6 +12,7 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::sync::Arc;
 
+use super::export::Scalar;
 use super::request_id::{header_token, RequestId};
 
 pub const USER_ID_HEADER: &str = "x-user-id";
@@ -43,6 +44,48 @@ impl RequestFacts {
 
     pub fn todo_id(&self) -> Option<i64> {
         Some(self.todo_id.load(Relaxed)).filter(|id| *id > 0)
+    }
+
+    /// The facts as they are now, for a record made now.
+    pub fn ids(&self) -> RequestIds {
+        RequestIds {
+            request_id: self.request_id.shared(),
+            user_id: self.user_id.clone(),
+            project_id: self.project_id(),
+            todo_id: self.todo_id(),
+        }
+    }
+}
+
+/// What a lean log record says about its request (the access record, an event's):
+/// the facts when it was made.
+#[derive(Debug, Clone)]
+pub struct RequestIds {
+    pub request_id: Arc<str>,
+    pub user_id: Option<Arc<str>>,
+    pub project_id: Option<i64>,
+    pub todo_id: Option<i64>,
+}
+
+impl RequestIds {
+    /// The ids as attributes, in the order `logs::RequestContextProcessor` adds
+    /// them after a record's own; a project or todo id the record already `named`
+    /// is not repeated (OTLP attribute keys are unique).
+    pub fn for_each(
+        &self,
+        named: impl Fn(&str) -> bool,
+        mut f: impl FnMut(&'static str, Scalar<'_>),
+    ) {
+        f("request_id", Scalar::Str(&self.request_id));
+        if let Some(user) = &self.user_id {
+            f("user.id", Scalar::Str(user));
+        }
+        if let Some(id) = self.project_id.filter(|_| !named("project.id")) {
+            f("project.id", Scalar::Int(id));
+        }
+        if let Some(id) = self.todo_id.filter(|_| !named("todo.id")) {
+            f("todo.id", Scalar::Int(id));
+        }
     }
 }
 

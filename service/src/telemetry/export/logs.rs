@@ -3,10 +3,13 @@
 //! `telemetry::event_record`) field by field.
 
 use std::sync::LazyLock;
+use std::time::SystemTime;
 
 use opentelemetry::logs::AnyValue as LogValue;
+use opentelemetry::trace::SpanContext;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::logs::SdkLogRecord;
+use tracing::Level;
 
 use super::proto::*;
 use super::resource::{group_by_scope, put_scope, unix_nanos, EncodedResource};
@@ -84,54 +87,69 @@ impl LogItem {
     }
 }
 
-/// The access record's fields, in `put_record`'s order and with its rules (both
-/// times set, the span's ids when the request has a valid span).
-fn put_access(access: &AccessRecord, routes: &mut RouteAttributes, buf: &mut Buf) {
-    let time = unix_nanos(access.time);
-    let (severity, severity_text) = access.severity();
+/// A lean record's fields, in `put_record`'s order and with its rules (both times
+/// set, the span's ids when it has a context); `attributes` writes its attributes.
+fn put_own_record(
+    time: SystemTime,
+    level: Level,
+    body: Option<&LogValue>,
+    span_context: Option<&SpanContext>,
+    event_name: &str,
+    buf: &mut Buf,
+    attributes: impl FnOnce(&mut Buf),
+) {
+    let time = unix_nanos(time);
+    let (severity, severity_text) = event_record::severity(level);
     put_fixed64(TIME, time, buf);
     put_varint(SEVERITY_NUMBER, severity, buf);
     put_bytes(SEVERITY_TEXT, severity_text.as_bytes(), buf);
-    let body = LogValue::from(access.body);
-    put_len(BODY, log_value_len(&body), buf);
-    put_log_value(&body, buf);
-    let route = access.route.as_str();
-    routes.put(access.name, access.method, route, buf, |buf| {
-        access
-            .for_each_route_attribute(&mut |key, value| put_scalar_kv(ATTRIBUTES, key, value, buf));
-    });
-    access.for_each_request_attribute(|key, value| put_scalar_kv(ATTRIBUTES, key, value, buf));
-    if let Some(cx) = &access.span_context {
-        put_fixed32(FLAGS, u32::from(cx.trace_flags().to_u8()), buf);
-        put_bytes(TRACE_ID, &cx.trace_id().to_bytes(), buf);
-        put_bytes(SPAN_ID, &cx.span_id().to_bytes(), buf);
-    }
-    put_fixed64(OBSERVED_TIME, time, buf);
-    put_bytes(EVENT_NAME, access_log::EVENT_NAME.as_bytes(), buf);
-}
-
-/// An event record's fields, in `put_record`'s order and with its rules.
-fn put_event(event: &EventRecord, buf: &mut Buf) {
-    let time = unix_nanos(event.time);
-    let (severity, severity_text) = event_record::severity(event.level);
-    put_fixed64(TIME, time, buf);
-    put_varint(SEVERITY_NUMBER, severity, buf);
-    put_bytes(SEVERITY_TEXT, severity_text.as_bytes(), buf);
-    if let Some(body) = &event.body {
+    if let Some(body) = body {
         put_len(BODY, log_value_len(body), buf);
         put_log_value(body, buf);
     }
-    event.for_each_attribute(|key, value| match value {
-        EventAttr::Scalar(scalar) => put_scalar_kv(ATTRIBUTES, key, scalar, buf),
-        EventAttr::Value(value) => put_log_kv(ATTRIBUTES, key, value, buf),
-    });
-    if let Some(cx) = &event.span_context {
+    attributes(buf);
+    if let Some(cx) = span_context {
         put_fixed32(FLAGS, u32::from(cx.trace_flags().to_u8()), buf);
         put_bytes(TRACE_ID, &cx.trace_id().to_bytes(), buf);
         put_bytes(SPAN_ID, &cx.span_id().to_bytes(), buf);
     }
     put_fixed64(OBSERVED_TIME, time, buf);
-    put_bytes(EVENT_NAME, event.name.as_bytes(), buf);
+    put_bytes(EVENT_NAME, event_name.as_bytes(), buf);
+}
+
+fn put_access(access: &AccessRecord, routes: &mut RouteAttributes, buf: &mut Buf) {
+    let body = LogValue::from(access.body);
+    let cx = access.span_context.as_ref();
+    put_own_record(
+        access.time,
+        access.level,
+        Some(&body),
+        cx,
+        access_log::EVENT_NAME,
+        buf,
+        |buf| {
+            let route = access.route.as_str();
+            routes.put(access.name, access.method, route, buf, |buf| {
+                access.for_each_route_attribute(&mut |key, value| {
+                    put_scalar_kv(ATTRIBUTES, key, value, buf)
+                });
+            });
+            access.for_each_request_attribute(|key, value| {
+                put_scalar_kv(ATTRIBUTES, key, value, buf)
+            });
+        },
+    );
+}
+
+fn put_event(event: &EventRecord, buf: &mut Buf) {
+    let body = event.body.as_ref();
+    let cx = event.span_context.as_ref();
+    put_own_record(event.time, event.level, body, cx, event.name, buf, |buf| {
+        event.for_each_attribute(|key, value| match value {
+            EventAttr::Scalar(scalar) => put_scalar_kv(ATTRIBUTES, key, scalar, buf),
+            EventAttr::Value(value) => put_log_kv(ATTRIBUTES, key, value, buf),
+        })
+    });
 }
 
 fn put_record(record: &SdkLogRecord, buf: &mut Buf) {
