@@ -230,8 +230,8 @@ impl Worker {
     fn run(mut self) {
         let mut next_spans = Instant::now() + self.span_delay;
         let mut next_logs = Instant::now() + self.log_delay;
-        let mut span_buf: Vec<SpanItem> = Vec::new();
-        let mut log_buf: Vec<LogItem> = Vec::new();
+        let mut span_buf: Vec<Vec<SpanItem>> = Vec::new();
+        let mut log_buf: Vec<Vec<LogItem>> = Vec::new();
         loop {
             let stopping = self.shared.stopping();
             let waiters = self.shared.take_flush_waiters();
@@ -302,11 +302,11 @@ impl Worker {
     }
 }
 
-/// When `due` and records are queued: drains the queue and sends it in
-/// batches. Returns whether it ran (so the caller restarts its timer).
+/// When `due` and records are queued: drains the queue and sends it batch by
+/// batch. Returns whether it ran (so the caller restarts its timer).
 fn export_due<T>(
     queue: &RecordQueue<T>,
-    buf: &mut Vec<T>,
+    batches: &mut Vec<Vec<T>>,
     due: bool,
     mut encode: impl FnMut(&[T], &mut Vec<u8>),
     outbox: &mut Outbox,
@@ -316,14 +316,14 @@ fn export_due<T>(
     if !due || queue.is_empty() {
         return false;
     }
-    queue.drain_into(buf);
-    for chunk in buf.chunks(queue.batch_size()) {
+    queue.drain_into(batches);
+    for batch in batches.iter() {
         let mut body = Vec::new();
-        encode(chunk, &mut body);
-        outbox.send(transport, body.into(), chunk.len() as u64, stats);
+        encode(batch, &mut body);
+        outbox.send(transport, body.into(), batch.len() as u64, stats);
     }
-    // Cleared, not dropped: the capacity goes back to the queue next time.
-    buf.clear();
+    // The emptied buffers go back to the queue for its next records.
+    queue.recycle(batches);
     true
 }
 
