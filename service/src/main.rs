@@ -46,6 +46,9 @@ fn serve(settings: alertingscout::configuration::Settings) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(alertingscout::startup::BLOCKING_THREADS)
+        // A request's records are made once its response is written and the
+        // worker is idle (telemetry::after_response).
+        .on_thread_park(alertingscout::telemetry::after_response::on_worker_park)
         .build()
     {
         Ok(runtime) => runtime,

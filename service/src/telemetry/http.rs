@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::Request;
 use axum::http::HeaderName;
@@ -20,6 +20,7 @@ use tower::{Layer, Service};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::access_log::{Access, CANCELLED};
+use super::after_response;
 use super::exemplars::SeriesKey;
 use super::metrics::*;
 use super::pii;
@@ -207,10 +208,10 @@ impl InFlight {
         }
     }
 
-    /// Records the request's end once: one clock read for the duration metric and
-    /// the access log alike. `status` None: dropped before a response.
-    fn end(&mut self, status: Option<u16>, error_type: Option<StringValue>) {
-        let duration = self.started.elapsed();
+    /// Records the request's end once, `duration` after its start (one clock read
+    /// for the span, the duration metric and the access log alike). `status` None:
+    /// dropped before a response.
+    fn end(&mut self, status: Option<u16>, error_type: Option<StringValue>, duration: Duration) {
         let elapsed = duration.as_secs_f64();
         let cx = self.cx.take();
         if let (Some(otel), Some(cx)) = (self.telemetry.otel(), &cx) {
@@ -287,7 +288,10 @@ impl InFlight {
         self.done = true;
     }
 
-    fn finish(mut self, response: &mut Response) {
+    /// The response is ready: its `traceparent` header and the request's duration
+    /// now, the records after the response is written where the runtime allows it
+    /// (`after_response`).
+    fn finish(self, response: &mut Response) {
         let status = response.status().as_u16();
         let error_type: Option<StringValue> =
             (status >= 500).then(|| match response.extensions().get::<ErrorType>() {
@@ -301,7 +305,34 @@ impl InFlight {
         {
             response.headers_mut().insert(TRACEPARENT_HEADER, value);
         }
-        self.end(Some(status), error_type);
+        let ended = EndedRequest {
+            duration: self.started.elapsed(),
+            in_flight: self,
+            status,
+            error_type,
+        };
+        after_response::record_when_idle(ended);
+    }
+}
+
+/// A request answered, its records not yet made (see `after_response`).
+pub struct EndedRequest {
+    in_flight: InFlight,
+    status: u16,
+    error_type: Option<StringValue>,
+    duration: Duration,
+}
+
+impl EndedRequest {
+    /// Makes the request's records (dropping it does too, so none is lost).
+    pub fn record(self) {}
+}
+
+impl Drop for EndedRequest {
+    fn drop(&mut self) {
+        let error_type = self.error_type.take();
+        self.in_flight
+            .end(Some(self.status), error_type, self.duration);
     }
 }
 
@@ -309,7 +340,8 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         if !self.done {
             // Dropped before a response: no status code; error.type says why.
-            self.end(None, Some(StringValue::from(CANCELLED)));
+            let duration = self.started.elapsed();
+            self.end(None, Some(StringValue::from(CANCELLED)), duration);
         }
     }
 }

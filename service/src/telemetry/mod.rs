@@ -10,6 +10,7 @@
 //! - `prometheus`: the optional direct /metrics endpoint
 
 pub mod access_log;
+pub mod after_response;
 pub mod config;
 pub mod db_span;
 pub mod event_record;
@@ -309,6 +310,8 @@ impl Telemetry {
     /// Flushes and stops every provider, then the export thread. Call it
     /// outside the runtime's worker threads (the SDK's documented deadlock).
     pub fn shutdown(self) {
+        // Requests answered but not yet recorded by an idle worker.
+        after_response::drain_all();
         if let Some(provider) = &self.meter_provider {
             let _ = provider.shutdown();
         }
