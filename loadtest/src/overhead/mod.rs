@@ -85,12 +85,12 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
     };
     let list = |items: Vec<String>| format!("[{}]", items.join(", "));
     eprintln!(
-        "loadtest overhead: {} rounds x {} x {}, saturation {}+{} s with {} conns, {} req/s for {} s; server CPU {}, bench CPU {}, OTLP {}",
+        "loadtest overhead: {} rounds x {} x {}, saturation {}+{} s with {} conns, {} req/s for {} s; server CPU {}, bench CPU {}, OTLP {} (load average {})",
         s.rounds,
         list(s.modes.iter().map(ToString::to_string).collect()),
         list(s.endpoints.iter().map(ToString::to_string).collect()),
         s.warmup_s, s.duration_s, s.connections, s.rate,
-        s.open_duration_s, s.server_cpu, s.bench_cpu, s.protocol
+        s.open_duration_s, s.server_cpu, s.bench_cpu, s.protocol, cpu::load_average()
     );
     if s.rounds % s.modes.len() != 0 {
         eprintln!(
@@ -119,7 +119,11 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
 
     let summary = summary::summarize(&runs, &s.endpoints);
     println!("{}", report::render(&summary, s.rate));
-    println!("total time {:.0} s", started.elapsed().as_secs_f64());
+    println!(
+        "total time {:.0} s, load average {}",
+        started.elapsed().as_secs_f64(),
+        cpu::load_average()
+    );
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&JsonOut {
             settings: &s,

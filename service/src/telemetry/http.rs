@@ -2,6 +2,10 @@
 //! with the HTTP semantic-convention attributes, the two HTTP metrics, the
 //! request facts current while it runs (for log stamping), one access log
 //! record (`access_log`), and the `traceparent` response header.
+//!
+//! At the response only the header is set and the duration read; the records are
+//! made after the response is written, when the worker goes idle
+//! (`after_response`).
 
 use std::convert::Infallible;
 use std::future::Future;
