@@ -102,8 +102,14 @@ impl Access<'_> {
         }
     }
 
-    /// The lean path's record, if the log filter (RUST_LOG) lets its level through.
-    pub fn record(&self, cx: &Context, facts: Option<&RequestFacts>) -> Option<AccessRecord> {
+    /// The lean path's record at `time` (the request's end), if the log filter
+    /// (RUST_LOG) lets its level through.
+    pub fn record(
+        &self,
+        time: SystemTime,
+        cx: &Context,
+        facts: Option<&RequestFacts>,
+    ) -> Option<AccessRecord> {
         let level = self.level();
         let enabled = match level {
             Level::ERROR => tracing::enabled!(target: TARGET, Level::ERROR),
@@ -116,7 +122,7 @@ impl Access<'_> {
         let span = cx.span();
         let span_context = span.span_context();
         Some(AccessRecord {
-            time: SystemTime::now(),
+            time,
             level,
             body: self.body(),
             method: self.method,

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::extract::Request;
 use axum::http::HeaderName;
@@ -254,8 +254,13 @@ impl InFlight {
                     // The lean path queues the record itself; the event is for stdout.
                     Some(sink) => {
                         let facts = self.facts.as_deref();
-                        if let Some(record) = exported.then(|| access.record(&cx, facts)).flatten()
-                        {
+                        // The request's end, not when this runs (after the response).
+                        let time = match &self.span {
+                            ServerSpan::Own(own) => own.ends_at(duration),
+                            _ => SystemTime::now(),
+                        };
+                        let record = exported.then(|| access.record(time, &cx, facts));
+                        if let Some(record) = record.flatten() {
                             sink.push_access(record);
                         }
                         if self.telemetry.stdout_spans() {
@@ -328,8 +333,10 @@ pub struct EndedRequest {
 }
 
 impl EndedRequest {
-    /// Makes the request's records (dropping it does too, so none is lost).
-    pub fn record(self) {}
+    /// Makes the request's records: its `Drop` does, so none is lost unrecorded.
+    pub fn record(self) {
+        drop(self);
+    }
 }
 
 impl Drop for EndedRequest {

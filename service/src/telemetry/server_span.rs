@@ -171,6 +171,13 @@ pub struct OwnSpan {
     sampler_attributes: Vec<KeyValue>,
 }
 
+impl OwnSpan {
+    /// The span's end, `elapsed` after its start (the access record's time too).
+    pub fn ends_at(&self, elapsed: Duration) -> SystemTime {
+        self.start_time + elapsed
+    }
+}
+
 /// A finished server span as the lean path queues it.
 #[derive(Debug, Clone)]
 pub struct ServerSpanRecord {
@@ -318,13 +325,14 @@ impl LeanSpans {
 
     /// Ends the span `elapsed` after its start and queues it for export.
     pub fn end(&self, span: OwnSpan, elapsed: Duration, end: SpanEnd) {
+        let end_time = span.ends_at(elapsed);
         self.sink.push_server(ServerSpanRecord {
             span_context: span.span_context,
             parent_span_id: span.parent_span_id,
             parent_is_remote: span.parent_is_remote,
             name: span.name,
             start_time: span.start_time,
-            end_time: span.start_time + elapsed,
+            end_time,
             error: end.error_type.is_some(),
             start: span.start,
             sampler_attributes: span.sampler_attributes,

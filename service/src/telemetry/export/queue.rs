@@ -32,10 +32,15 @@ struct Batches<T> {
     full: Vec<Vec<T>>,
     /// The batch being filled (room for `batch_size`, never more).
     open: Vec<T>,
-    /// Records in `full` and `open`.
-    len: usize,
     /// Emptied buffers handed back by the export thread.
     spare: Vec<Vec<T>>,
+}
+
+impl<T> Batches<T> {
+    /// Records queued: every full batch holds exactly `batch_size`.
+    fn len(&self, batch_size: usize) -> usize {
+        self.full.len() * batch_size + self.open.len()
+    }
 }
 
 /// Buffers kept for reuse (and made up front): a queue the export thread lags
@@ -52,7 +57,6 @@ impl<T> RecordQueue<T> {
             batches: Mutex::new(Batches {
                 full: Vec::with_capacity(capacity.div_ceil(batch_size)),
                 open: Vec::with_capacity(batch_size),
-                len: 0,
                 spare: (0..spares)
                     .map(|_| Vec::with_capacity(batch_size))
                     .collect(),
@@ -73,14 +77,13 @@ impl<T> RecordQueue<T> {
     pub fn push(&self, item: T, stats: &SignalStats) {
         let batch_full = {
             let mut batches = self.batches.lock();
-            if batches.len >= self.capacity {
+            if batches.len(self.batch_size) >= self.capacity {
                 drop(batches);
                 stats.record_dropped(1);
                 return;
             }
             let batches = &mut *batches;
             batches.open.push(item);
-            batches.len += 1;
             let full = batches.open.len() >= self.batch_size;
             if full {
                 let next = batches
@@ -93,8 +96,7 @@ impl<T> RecordQueue<T> {
             full
         };
         stats.queued.fetch_add(1, Relaxed);
-        // Once per batch: the first full one wakes the worker; later ones find it
-        // awake or its wake-up pending.
+        // Once per full batch, not per record.
         if batch_full {
             if let Some(worker) = self.worker.get() {
                 worker.unpark();
@@ -103,7 +105,7 @@ impl<T> RecordQueue<T> {
     }
 
     pub fn len(&self) -> usize {
-        self.batches.lock().len
+        self.batches.lock().len(self.batch_size)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -127,7 +129,6 @@ impl<T> RecordQueue<T> {
                 .unwrap_or_else(|| Vec::with_capacity(self.batch_size));
             out.push(std::mem::replace(&mut batches.open, next));
         }
-        batches.len = 0;
     }
 
     /// Takes back drained buffers (emptied here) for reuse, keeping a few.
