@@ -12,8 +12,8 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::ResourceMetrics;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
-use prost::Message;
 
+use super::payload::Payload;
 use super::shared::Shared;
 use crate::telemetry::exemplars::ExemplarStore;
 
@@ -34,7 +34,7 @@ impl PushMetricExporter for QueueMetricExporter {
         self.exemplars.attach(&mut request);
         let points = otlp_counts::data_point_count(&request);
         self.shared
-            .push_metrics(request.encode_to_vec().into(), points);
+            .push_metrics(Payload::of_message(&request), points);
         Ok(())
     }
 

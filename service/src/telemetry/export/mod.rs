@@ -7,6 +7,7 @@
 
 mod logs;
 mod metrics;
+mod payload;
 mod pipeline;
 mod processors;
 mod proto;

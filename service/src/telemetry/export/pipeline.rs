@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use parking_lot::Mutex;
 
 use super::logs::{LogEncoder, LogItem};
 use super::metrics::QueueMetricExporter;
+use super::payload::Payload;
 use super::processors::{LogSink, QueueLogProcessor, QueueSpanProcessor, SpanSink};
 use super::queue::RecordQueue;
 use super::resource::EncodedResource;
@@ -29,7 +29,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 
 /// One failed request kept for a later attempt.
 struct Retry {
-    body: Bytes,
+    payload: Payload,
     records: u64,
 }
 
@@ -73,12 +73,19 @@ impl Outbox {
     }
 
     /// Sends a new request, or queues it behind earlier failures.
-    fn send(&mut self, transport: &dyn Sender, body: Bytes, records: u64, stats: &SignalStats) {
+    fn send(
+        &mut self,
+        transport: &dyn Sender,
+        payload: Payload,
+        records: u64,
+        stats: &SignalStats,
+    ) {
+        let retry = Retry { payload, records };
         if !self.retries.is_empty() {
-            self.keep(Retry { body, records }, stats);
+            self.keep(retry, stats);
             return;
         }
-        if let Err(retry) = self.attempt(transport, Retry { body, records }, stats) {
+        if let Err(retry) = self.attempt(transport, retry, stats) {
             self.keep(retry, stats);
         }
     }
@@ -89,7 +96,7 @@ impl Outbox {
         retry: Retry,
         stats: &SignalStats,
     ) -> Result<(), Retry> {
-        match transport.send(self.signal, retry.body.clone()) {
+        match transport.send(self.signal, &retry.payload) {
             Ok(accepted) => {
                 stats.record_success(retry.records.saturating_sub(accepted.rejected));
                 stats.record_dropped(accepted.rejected);
@@ -318,9 +325,8 @@ fn export_due<T>(
     }
     queue.drain_into(batches);
     for batch in batches.iter() {
-        let mut body = Vec::new();
-        encode(batch, &mut body);
-        outbox.send(transport, body.into(), batch.len() as u64, stats);
+        let payload = Payload::encode(|body| encode(batch, body));
+        outbox.send(transport, payload, batch.len() as u64, stats);
     }
     // The emptied buffers go back to the queue for its next records.
     queue.recycle(batches);
@@ -361,7 +367,7 @@ mod tests {
     #[derive(Default)]
     struct FakeCollector {
         answers: Mutex<VecDeque<Result<Accepted, String>>>,
-        sent: Mutex<Vec<Bytes>>,
+        sent: Mutex<Vec<Payload>>,
     }
 
     impl FakeCollector {
@@ -372,14 +378,14 @@ mod tests {
             }
         }
 
-        fn sent(&self) -> Vec<Bytes> {
+        fn sent(&self) -> Vec<Payload> {
             self.sent.lock().clone()
         }
     }
 
     impl Sender for FakeCollector {
-        fn send(&self, _signal: Signal, body: Bytes) -> Result<Accepted, String> {
-            self.sent.lock().push(body);
+        fn send(&self, _signal: Signal, payload: &Payload) -> Result<Accepted, String> {
+            self.sent.lock().push(payload.clone());
             self.answers
                 .lock()
                 .pop_front()
@@ -391,8 +397,8 @@ mod tests {
         Err("collector down".into())
     }
 
-    fn body(n: u8) -> Bytes {
-        Bytes::from(vec![n])
+    fn body(n: u8) -> Payload {
+        Payload::encode(|buf| buf.push(n))
     }
 
     #[test]

@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use bytes::Bytes;
 use parking_lot::Mutex;
 
 use super::logs::LogItem;
+use super::payload::Payload;
 use super::queue::RecordQueue;
 use super::spans::SpanItem;
 use super::PerSignal;
@@ -25,7 +25,7 @@ pub(super) const MAX_METRIC_PAYLOADS: usize = 24;
 pub struct Shared {
     pub(super) spans: RecordQueue<SpanItem>,
     pub(super) logs: RecordQueue<LogItem>,
-    metrics: Mutex<VecDeque<(Bytes, u64)>>,
+    metrics: Mutex<VecDeque<(Payload, u64)>>,
     pub(super) health: Arc<TelemetryHealth>,
     shutdown: AtomicBool,
     flush_waiters: Mutex<Vec<mpsc::Sender<()>>>,
@@ -75,7 +75,7 @@ impl Shared {
         }
     }
 
-    pub(super) fn take_metrics(&self) -> Vec<(Bytes, u64)> {
+    pub(super) fn take_metrics(&self) -> Vec<(Payload, u64)> {
         self.metrics.lock().drain(..).collect()
     }
 
@@ -98,7 +98,7 @@ impl Shared {
         }
     }
 
-    pub(super) fn push_metrics(&self, body: Bytes, points: u64) {
+    pub(super) fn push_metrics(&self, body: Payload, points: u64) {
         let mut queue = self.metrics.lock();
         if queue.len() >= MAX_METRIC_PAYLOADS {
             if let Some((_, lost)) = queue.pop_front() {

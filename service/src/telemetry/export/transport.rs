@@ -1,17 +1,19 @@
-//! Sends pre-encoded OTLP requests over gRPC (tonic, with a pass-through
-//! codec: the bytes are already protobuf) or OTLP/HTTP (protobuf). Runs on the
-//! export thread's own current-thread runtime, so it never touches the
-//! application's runtime (the known batch-processor + tonic deadlock).
+//! Sends encoded OTLP requests over gRPC or OTLP/HTTP (protobuf). gRPC goes
+//! through a tonic `Channel` (its lazy connect, reconnects and timeouts) as plain
+//! HTTP/2 requests: the payload is already a framed gRPC message, so no codec
+//! copies it. Runs on the export thread's own current-thread runtime, so it never
+//! touches the application's runtime (the known batch-processor + tonic deadlock).
 
-use bytes::{Buf, BufMut, Bytes};
-use http::uri::PathAndQuery;
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, TE};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use prost::Message;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::transport::{Channel, Endpoint};
+use tower::{Service, ServiceExt};
 
+use super::payload::{response_message, Payload};
 use super::{PerSignal, Signal};
 use crate::telemetry::config::{ExporterConfig, Protocol};
 
@@ -26,12 +28,12 @@ pub struct Accepted {
 /// HTTP); the pipeline's retry, backoff and bounded drop are unit tested against
 /// a fake.
 pub trait Sender: Send {
-    fn send(&self, signal: Signal, body: Bytes) -> Result<Accepted, String>;
+    fn send(&self, signal: Signal, payload: &Payload) -> Result<Accepted, String>;
 }
 
 impl Sender for Transport {
-    fn send(&self, signal: Signal, body: Bytes) -> Result<Accepted, String> {
-        Transport::send(self, signal, body)
+    fn send(&self, signal: Signal, payload: &Payload) -> Result<Accepted, String> {
+        Transport::send(self, signal, payload)
     }
 }
 
@@ -81,15 +83,15 @@ impl Transport {
     }
 
     /// Sends one encoded request, waiting at most the configured timeout.
-    pub fn send(&self, signal: Signal, body: Bytes) -> Result<Accepted, String> {
+    pub fn send(&self, signal: Signal, payload: &Payload) -> Result<Accepted, String> {
         let timeout = self.config.timeout;
         let fut = async {
             match &self.client {
                 Client_::Grpc(channels) => {
-                    self.send_grpc(channels.get(signal).clone(), signal, body)
+                    self.send_grpc(channels.get(signal).clone(), signal, payload)
                         .await
                 }
-                Client_::Http(client) => self.send_http(client, signal, body).await,
+                Client_::Http(client) => self.send_http(client, signal, payload.protobuf()).await,
             }
         };
         self.runtime.block_on(async {
@@ -102,33 +104,59 @@ impl Transport {
 
     async fn send_grpc(
         &self,
-        channel: Channel,
+        mut channel: Channel,
         signal: Signal,
-        body: Bytes,
+        payload: &Payload,
     ) -> Result<Accepted, String> {
-        let mut grpc = tonic::client::Grpc::new(channel);
-        grpc.ready()
-            .await
-            .map_err(|e| format!("collector unreachable: {e}"))?;
-        let mut request = tonic::Request::new(body);
+        let mut request = http::Request::post(grpc_path(signal))
+            .version(http::Version::HTTP_2)
+            .header(CONTENT_TYPE, "application/grpc")
+            .header(TE, "trailers");
         for (key, value) in &self.config.headers {
+            // As gRPC metadata: a header that is not valid HTTP is left out.
             if let (Ok(key), Ok(value)) = (
-                tonic::metadata::MetadataKey::from_bytes(key.as_bytes()),
-                value.parse(),
+                HeaderName::from_bytes(key.as_bytes()),
+                HeaderValue::from_str(value),
             ) {
-                request.metadata_mut().insert(key, value);
+                request = request.header(key, value);
             }
         }
-        let path = PathAndQuery::from_static(match signal {
-            Signal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
-            Signal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
-            Signal::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
-        });
-        let response = grpc
-            .unary(request, path, RawCodec)
+        let request = request
+            .body(tonic::body::Body::new(Full::new(payload.grpc_message())))
+            .map_err(|e| format!("bad gRPC request: {e}"))?;
+        let unreachable = |e: tonic::transport::Error| {
+            // The cause says what failed (refused, timed out); the error alone
+            // says only "transport error".
+            match std::error::Error::source(&e) {
+                Some(cause) => format!("collector unreachable: {e}: {cause}"),
+                None => format!("collector unreachable: {e}"),
+            }
+        };
+        let response = channel
+            .ready()
+            .await
+            .map_err(unreachable)?
+            .call(request)
+            .await
+            .map_err(unreachable)?;
+        let (head, body) = response.into_parts();
+        if head.status != http::StatusCode::OK {
+            return Err(format!("grpc: HTTP status {}", head.status));
+        }
+        // An error comes as a trailers-only response: its status is in the headers.
+        grpc_status(&head.headers)?;
+        let body = body
+            .collect()
             .await
             .map_err(|status| format!("grpc {:?}: {}", status.code(), status.message()))?;
-        Ok(parse_response(signal, response.into_inner()))
+        match body.trailers() {
+            Some(trailers) if grpc_status(trailers)? => {}
+            _ if grpc_status(&head.headers)? => {}
+            _ => return Err("grpc: a response without grpc-status".into()),
+        }
+        let body = body.to_bytes();
+        let message = response_message(&body).unwrap_or_default();
+        Ok(parse_response(signal, message))
     }
 
     async fn send_http(
@@ -159,23 +187,42 @@ impl Transport {
         if !status.is_success() {
             return Err(format!("OTLP/HTTP status {status}"));
         }
-        Ok(parse_response(signal, body.to_vec()))
+        Ok(parse_response(signal, &body))
+    }
+}
+
+/// The gRPC method of each signal's export service.
+fn grpc_path(signal: Signal) -> &'static str {
+    match signal {
+        Signal::Traces => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        Signal::Logs => "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+        Signal::Metrics => "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+    }
+}
+
+/// True when `headers` carry grpc-status OK, false when they carry none; the
+/// status's code and message when it is an error.
+fn grpc_status(headers: &http::HeaderMap) -> Result<bool, String> {
+    match tonic::Status::from_header_map(headers) {
+        None => Ok(false),
+        Some(status) if status.code() == tonic::Code::Ok => Ok(true),
+        Some(status) => Err(format!("grpc {:?}: {}", status.code(), status.message())),
     }
 }
 
 /// Reads the partial-success part of an Export*ServiceResponse.
-fn parse_response(signal: Signal, body: Vec<u8>) -> Accepted {
+fn parse_response(signal: Signal, body: &[u8]) -> Accepted {
     use opentelemetry_proto::tonic::collector::{logs, metrics, trace};
     let rejected = match signal {
-        Signal::Traces => trace::v1::ExportTraceServiceResponse::decode(body.as_slice())
+        Signal::Traces => trace::v1::ExportTraceServiceResponse::decode(body)
             .ok()
             .and_then(|r| r.partial_success)
             .map(|p| p.rejected_spans as u64),
-        Signal::Logs => logs::v1::ExportLogsServiceResponse::decode(body.as_slice())
+        Signal::Logs => logs::v1::ExportLogsServiceResponse::decode(body)
             .ok()
             .and_then(|r| r.partial_success)
             .map(|p| p.rejected_log_records as u64),
-        Signal::Metrics => metrics::v1::ExportMetricsServiceResponse::decode(body.as_slice())
+        Signal::Metrics => metrics::v1::ExportMetricsServiceResponse::decode(body)
             .ok()
             .and_then(|r| r.partial_success)
             .map(|p| p.rejected_data_points as u64),
@@ -185,42 +232,177 @@ fn parse_response(signal: Signal, body: Vec<u8>) -> Accepted {
     }
 }
 
-/// A gRPC codec for bytes that are already protobuf.
-#[derive(Debug, Clone, Copy, Default)]
-struct RawCodec;
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::net::SocketAddr;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
 
-impl Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = Vec<u8>;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+        TraceService, TraceServiceServer,
+    };
+    use opentelemetry_proto::tonic::collector::trace::v1::{
+        ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    };
+    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
+    use tonic::{Request, Response, Status};
 
-    fn encoder(&mut self) -> Self::Encoder {
-        RawCodec
+    use super::*;
+
+    type Answer = Result<ExportTraceServiceResponse, Status>;
+    /// A request received, with its `authorization` metadata.
+    type Received = (ExportTraceServiceRequest, Option<String>);
+
+    /// A trace receiver answering from a script; keeps what it got and each
+    /// request's `authorization` metadata.
+    #[derive(Clone, Default)]
+    struct Scripted {
+        answers: Arc<Mutex<VecDeque<Answer>>>,
+        got: Arc<Mutex<Vec<Received>>>,
     }
 
-    fn decoder(&mut self) -> Self::Decoder {
-        RawCodec
+    #[tonic::async_trait]
+    impl TraceService for Scripted {
+        async fn export(
+            &self,
+            request: Request<ExportTraceServiceRequest>,
+        ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+            let auth = request
+                .metadata()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            self.got.lock().unwrap().push((request.into_inner(), auth));
+            let answer = self.answers.lock().unwrap().pop_front();
+            answer
+                .unwrap_or_else(|| Ok(ExportTraceServiceResponse::default()))
+                .map(Response::new)
+        }
     }
-}
 
-impl Encoder for RawCodec {
-    type Item = Bytes;
-    type Error = tonic::Status;
-
-    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
-        dst.put_slice(&item);
-        Ok(())
+    /// The scripted receiver on an ephemeral port, on a runtime of its own.
+    fn serve(answers: Vec<Answer>) -> (Scripted, SocketAddr, tokio::runtime::Runtime) {
+        let receiver = Scripted {
+            answers: Arc::new(Mutex::new(answers.into())),
+            ..Scripted::default()
+        };
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let service = TraceServiceServer::new(receiver.clone());
+        runtime.spawn(
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+        );
+        (receiver, addr, runtime)
     }
-}
 
-impl Decoder for RawCodec {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
+    fn grpc_to(addr: SocketAddr) -> Transport {
+        Transport::new(ExporterConfig {
+            protocol: Protocol::Grpc,
+            base_endpoint: format!("http://{addr}"),
+            signal_endpoints: [None, None, None],
+            timeout: Duration::from_secs(5),
+            headers: vec![("authorization".into(), "Bearer t0ken".into())],
+        })
+        .expect("transport")
+    }
 
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Self::Error> {
-        let mut out = vec![0; src.remaining()];
-        src.copy_to_slice(&mut out);
-        Ok(Some(out))
+    fn request(service: &str) -> ExportTraceServiceRequest {
+        let name = KeyValue {
+            key: "service.name".into(),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(service.into())),
+            }),
+            ..Default::default()
+        };
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(Resource {
+                    attributes: vec![name],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn a_grpc_export_arrives_as_sent_with_its_headers_and_partial_rejections_are_read() {
+        let rejecting = ExportTraceServiceResponse {
+            partial_success: Some(ExportTracePartialSuccess {
+                rejected_spans: 2,
+                error_message: "too old".into(),
+            }),
+        };
+        let (receiver, addr, _runtime) = serve(vec![Ok(rejecting)]);
+        let transport = grpc_to(addr);
+        let (first, second) = (request("first"), request("second"));
+
+        let answer = transport.send(Signal::Traces, &Payload::of_message(&first));
+        assert_eq!(answer, Ok(Accepted { rejected: 2 }));
+        let answer = transport.send(Signal::Traces, &Payload::of_message(&second));
+        assert_eq!(answer, Ok(Accepted { rejected: 0 }));
+
+        let got = receiver.got.lock().unwrap().clone();
+        let auth = Some("Bearer t0ken".to_owned());
+        assert_eq!(got, vec![(first, auth.clone()), (second, auth)]);
+    }
+
+    #[test]
+    fn a_grpc_error_status_is_an_error_naming_its_code_and_message() {
+        let (receiver, addr, _runtime) = serve(vec![Err(Status::resource_exhausted(
+            "queue is full, retry later",
+        ))]);
+        let transport = grpc_to(addr);
+        let answer = transport.send(Signal::Traces, &Payload::of_message(&request("a")));
+        assert_eq!(
+            answer,
+            Err("grpc ResourceExhausted: queue is full, retry later".into())
+        );
+        assert_eq!(receiver.got.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_unknown_method_and_a_dead_port_are_errors() {
+        // The scripted receiver serves traces only: logs get UNIMPLEMENTED.
+        let (_receiver, addr, _runtime) = serve(vec![]);
+        let transport = grpc_to(addr);
+        let answer = transport.send(Signal::Logs, &Payload::encode(|_| {}));
+        let error = answer.expect_err("logs are not served");
+        assert!(error.starts_with("grpc Unimplemented"), "{error}");
+
+        let dead = grpc_to(SocketAddr::from(([127, 0, 0, 1], 9)));
+        let error = dead
+            .send(Signal::Traces, &Payload::encode(|_| {}))
+            .expect_err("nothing listens on port 9");
+        assert!(error.starts_with("collector unreachable"), "{error}");
+    }
+
+    #[test]
+    fn otlp_http_sends_the_protobuf_without_the_grpc_prefix() {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        let sink = runtime
+            .block_on(otlp_sink::Sink::start_on(any, Some(any), true))
+            .expect("sink");
+        let transport = Transport::new(ExporterConfig {
+            protocol: Protocol::HttpProtobuf,
+            base_endpoint: sink.http_endpoint().expect("http endpoint"),
+            signal_endpoints: [None, None, None],
+            timeout: Duration::from_secs(5),
+            headers: vec![],
+        })
+        .expect("transport");
+        let sent = request("over-http");
+        let answer = transport.send(Signal::Traces, &Payload::of_message(&sent));
+        assert_eq!(answer, Ok(Accepted { rejected: 0 }));
+        assert_eq!(sink.traces(), vec![sent]);
     }
 }
