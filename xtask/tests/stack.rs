@@ -371,7 +371,9 @@ fn a_log_query_by_trace_id_returns_every_log_of_the_trace_and_its_spans() {
     assert_eq!(first.trace_id(), Some(trace_id));
     assert_eq!(second.trace_id(), Some(trace_id));
 
-    // What the service itself logged for this trace (its stdout JSON log).
+    // What the service itself logged for this trace (its stdout JSON log). A request's
+    // access record is its last and is written after its response, when the worker that
+    // served it goes idle: wait for both requests' before counting.
     let service_log = common::layout().log_file("service");
     let expected = wait_for(
         "the service's own log lines",
@@ -379,8 +381,12 @@ fn a_log_query_by_trace_id_returns_every_log_of_the_trace_and_its_spans() {
         Duration::from_millis(100),
         || {
             let text = std::fs::read_to_string(&service_log)?;
-            let n = text.lines().filter(|l| l.contains(trace_id)).count();
-            Ok((n >= 2).then_some(n))
+            let lines: Vec<&str> = text.lines().filter(|l| l.contains(trace_id)).collect();
+            let completed = lines
+                .iter()
+                .filter(|l| l.contains(r#""message":"request completed""#))
+                .count();
+            Ok((completed >= 2).then_some(lines.len()))
         },
     )
     .expect("service log");
