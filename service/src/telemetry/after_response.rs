@@ -15,7 +15,8 @@
 //! first park), so a runtime without it (tests, examples, other embedders) records
 //! at once as before ([`record_when_idle`]). A thread that has deferred [`MAX_PENDING`] requests without
 //! going idle records the next one at once, so a saturated worker keeps a bounded
-//! list. [`drain_all`] records what every thread still holds (telemetry shutdown).
+//! list. [`drain_all`] records what every thread still holds (telemetry shutdown, and a
+//! scrape of the direct Prometheus endpoint, so it counts every request answered before it).
 
 use std::cell::Cell;
 use std::sync::{Arc, OnceLock};
