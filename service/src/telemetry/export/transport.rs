@@ -144,14 +144,14 @@ impl Transport {
             return Err(format!("grpc: HTTP status {}", head.status));
         }
         // An error comes as a trailers-only response: its status is in the headers.
-        grpc_status(&head.headers)?;
+        let ok_in_headers = grpc_status(&head.headers)?;
         let body = body
             .collect()
             .await
             .map_err(|status| format!("grpc {:?}: {}", status.code(), status.message()))?;
         match body.trailers() {
             Some(trailers) if grpc_status(trailers)? => {}
-            _ if grpc_status(&head.headers)? => {}
+            _ if ok_in_headers => {}
             _ => return Err("grpc: a response without grpc-status".into()),
         }
         let body = body.to_bytes();
