@@ -5,7 +5,8 @@
 //! - /proc/stat: how busy a core was, whoever ran on it, to tell whether something else
 //!   competed for the server's core;
 //! - /proc/<pid>/task/*/schedstat: on-CPU nanoseconds, for the fixed-rate phase whose
-//!   CPU per request is too small for the 10 ms ticks of the other two.
+//!   CPU per request is too small for the 10 ms ticks of the other two, and per thread,
+//!   to tell the threads that serve requests from telemetry's export threads.
 
 use std::io;
 
@@ -60,15 +61,57 @@ pub fn core_busy_seconds(cpu: usize) -> io::Result<f64> {
 /// On-CPU nanoseconds of all current threads of `pid`, from /proc/<pid>/task/*/schedstat
 /// (nanosecond resolution, unlike the 10 ms ticks of /proc/<pid>/stat).
 pub fn threads_cpu_ns(pid: u32) -> io::Result<u64> {
-    let process = Process::new(pid as i32).map_err(io_error)?;
-    let mut total = 0u64;
-    for task in process.tasks().map_err(io_error)? {
-        // A thread may exit between listing and reading.
-        if let Ok(stat) = task.and_then(|t| t.schedstat()) {
-            total += on_cpu_ns(&stat);
+    threads_cpu(pid).map(|t| t.total())
+}
+
+/// On-CPU nanoseconds of a process's threads, split by their job: serving requests (the
+/// runtime's workers, its blocking pool, main) or exporting telemetry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ThreadsCpu {
+    pub serving_ns: u64,
+    pub export_ns: u64,
+}
+
+impl ThreadsCpu {
+    pub fn total(&self) -> u64 {
+        self.serving_ns + self.export_ns
+    }
+
+    /// What each group used since `earlier` (a thread gone in between takes its time
+    /// with it; the export threads live as long as the process).
+    pub fn since(&self, earlier: &ThreadsCpu) -> ThreadsCpu {
+        ThreadsCpu {
+            serving_ns: self.serving_ns.saturating_sub(earlier.serving_ns),
+            export_ns: self.export_ns.saturating_sub(earlier.export_ns),
         }
     }
-    Ok(total)
+}
+
+/// Telemetry's own threads, by the names the service and the SDK give them: the lean
+/// exporter's `otel-export`, the stock path's `otel-sdk-grpc` runtime and the SDK's
+/// `OpenTelemetry.{Traces,Logs}.BatchProcessor` and `OpenTelemetry.Metrics.PeriodicReader`
+/// (a thread's comm is cut at 15 bytes).
+pub fn is_export_thread(comm: &str) -> bool {
+    comm.starts_with("otel") || comm.starts_with("OpenTelemetry")
+}
+
+/// [`ThreadsCpu`] of every current thread of `pid`.
+pub fn threads_cpu(pid: u32) -> io::Result<ThreadsCpu> {
+    let process = Process::new(pid as i32).map_err(io_error)?;
+    let mut split = ThreadsCpu::default();
+    for task in process.tasks().map_err(io_error)? {
+        // A thread may exit between listing and reading.
+        let Ok(task) = task else { continue };
+        let (Ok(stat), Ok(schedstat)) = (task.stat(), task.schedstat()) else {
+            continue;
+        };
+        if is_export_thread(&stat.comm) {
+            split.export_ns += on_cpu_ns(&schedstat);
+        } else {
+            split.serving_ns += on_cpu_ns(&schedstat);
+        }
+    }
+    Ok(split)
 }
 
 /// The first field of a schedstat line: time spent on the CPU, in ns.
@@ -144,5 +187,35 @@ mod schedstat_tests {
     #[test]
     fn own_threads_can_be_read() {
         assert!(super::threads_cpu_ns(std::process::id()).unwrap() > 0);
+    }
+
+    #[test]
+    fn a_thread_named_like_an_exporter_counts_as_export() {
+        for name in [
+            "otel-export",
+            "otel-sdk-grpc",
+            "OpenTelemetry.T",
+            "OpenTelemetry.M",
+        ] {
+            assert!(is_export_thread(name), "{name}");
+        }
+        for name in ["tokio-runtime-w", "alertingscout", "main"] {
+            assert!(!is_export_thread(name), "{name}");
+        }
+        let before = threads_cpu(std::process::id()).unwrap();
+        let spawned = std::thread::Builder::new()
+            .name("otel-export".into())
+            .spawn(|| {
+                let until = std::time::Instant::now() + std::time::Duration::from_millis(30);
+                let mut x = 0u64;
+                while std::time::Instant::now() < until {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+                // Read while this thread still lives: an exited thread's time is gone.
+                threads_cpu(std::process::id()).unwrap()
+            })
+            .unwrap();
+        let during = spawned.join().unwrap().since(&before);
+        assert!(during.export_ns >= 10_000_000, "{during:?}");
     }
 }

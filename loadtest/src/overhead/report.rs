@@ -45,10 +45,12 @@ type Row<'a> = (String, &'a Figure);
 
 /// The figures compared within rounds, and the ones only shown per mode (they tell
 /// whether the measurement can be trusted, not what telemetry costs).
-fn figures(e: &EndpointSummary, rate: f64) -> ([Row<'_>; 5], [Row<'_>; 3]) {
+fn figures(e: &EndpointSummary, rate: f64) -> ([Row<'_>; 7], [Row<'_>; 3]) {
     (
         [
             ("server CPU us/request".into(), &e.cpu_us_per_request),
+            ("  serving threads".into(), &e.serving_cpu_us_per_request),
+            ("  export threads".into(), &e.export_cpu_us_per_request),
             ("throughput req/s (1 core)".into(), &e.requests_per_second),
             (format!("latency p50 us @{rate:.0}/s"), &e.p50_us),
             (format!("latency p99 us @{rate:.0}/s"), &e.p99_us),
@@ -295,6 +297,16 @@ mod tests {
             "{}",
             lines[cpu + 2]
         );
+        // The split by thread (fixtures: 90 % serving, telemetry's 10 % exporting).
+        let split = |label: &str| {
+            lines
+                .iter()
+                .find(|l| l.starts_with(label) && l.contains("lean - off"))
+                .copied()
+                .unwrap_or_default()
+        };
+        assert!(split("    serving threads ").contains("+3.60"), "{text}");
+        assert!(split("    export threads ").contains("+2.40"), "{text}");
         assert!(text.contains("lean/sdk added CPU = 0.40 at saturation, 0.45 @2000/s"));
         assert!(text.contains("budgets: lean - off (the exit code)"));
         assert!(text.contains("budgets: sdk - off (information only)"));

@@ -15,6 +15,9 @@ pub struct EndpointSummary {
     pub endpoint: Endpoint,
     pub rounds: usize,
     pub cpu_us_per_request: Figure,
+    /// `cpu_us_per_request` split by thread: serving requests, exporting telemetry.
+    pub serving_cpu_us_per_request: Figure,
+    pub export_cpu_us_per_request: Figure,
     pub requests_per_second: Figure,
     pub server_core_share: Figure,
     pub foreign_load_on_server_core: Figure,
@@ -99,6 +102,8 @@ fn endpoint_summary(runs: &[Run], ep: Endpoint, rounds: usize) -> EndpointSummar
         endpoint: ep,
         rounds,
         cpu_us_per_request,
+        serving_cpu_us_per_request: figure(runs, ep, |e| e.saturation.serving_cpu_us_per_request),
+        export_cpu_us_per_request: figure(runs, ep, |e| e.saturation.export_cpu_us_per_request),
         requests_per_second: figure(runs, ep, |e| e.saturation.requests_per_second),
         server_core_share: figure(runs, ep, |e| 100.0 * e.saturation.server_core_share),
         foreign_load_on_server_core: figure(runs, ep, |e| {
@@ -176,6 +181,8 @@ pub(crate) mod fixtures {
                     cpu_seconds: 0.0,
                     wall_seconds: 1.0,
                     cpu_us_per_request: cpu,
+                    serving_cpu_us_per_request: cpu * 0.9,
+                    export_cpu_us_per_request: if mode.telemetry() { cpu * 0.1 } else { 0.0 },
                     requests_per_second: 1e6 / cpu,
                     total_responses: 1,
                     errors: 0,

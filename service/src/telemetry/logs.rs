@@ -128,13 +128,16 @@ where
         !is_transport(metadata.target()) && self.inner.enabled(metadata, ctx)
     }
 
+    // No transport check here: `enabled` returning false for a transport event
+    // disables it for the whole subscriber (the layers are stacked, not
+    // per-layer filtered), so it never reaches `on_event`.
     fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
         let target = event.metadata().target();
         let switched_off = self
             .switches
             .as_ref()
             .is_some_and(|switches| !switches.logs_exported());
-        if is_transport(target) || switched_off {
+        if switched_off {
             return;
         }
         match &self.direct {
@@ -202,7 +205,49 @@ pub fn init_subscriber(
 
 #[cfg(test)]
 mod tests {
-    use super::is_transport;
+    use std::sync::{Arc, Mutex};
+
+    use tracing::{Event, Subscriber};
+    use tracing_subscriber::filter::filter_fn;
+    use tracing_subscriber::layer::{Context, SubscriberExt};
+    use tracing_subscriber::{EnvFilter, Layer};
+
+    use super::{is_transport, WithoutTransport};
+
+    /// The targets of the events a layer was handed.
+    struct Capture(Arc<Mutex<Vec<String>>>);
+
+    impl<S: Subscriber> Layer<S> for Capture {
+        fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+            if let Ok(mut seen) = self.0.lock() {
+                seen.push(event.metadata().target().to_string());
+            }
+        }
+    }
+
+    #[test]
+    fn a_transport_event_never_reaches_the_bridge_even_beside_per_layer_filters() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        // The shape of `init_subscriber`'s stack: a filtered stdout layer beside the bridge.
+        let subscriber = tracing_subscriber::registry()
+            .with(EnvFilter::new("trace"))
+            .with(WithoutTransport {
+                inner: Capture(Arc::clone(&seen)),
+                direct: None,
+                switches: None,
+            })
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::sink)
+                    .with_filter(filter_fn(|_| true)),
+            );
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(target: "h2::proto::streams", "a frame");
+            tracing::info!(target: "alertingscout::telemetry::export::pipeline", "export failed");
+            tracing::info!(target: "alertingscout::routes", "project created");
+        });
+        assert_eq!(*seen.lock().unwrap(), ["alertingscout::routes"]);
+    }
 
     #[test]
     fn transport_targets_are_matched_by_crate() {

@@ -20,6 +20,11 @@ pub struct Saturation {
     pub cpu_seconds: f64,
     pub wall_seconds: f64,
     pub cpu_us_per_request: f64,
+    /// The same split by thread (on-CPU time, `cpu::ThreadsCpu`): the threads that serve
+    /// requests, and telemetry's export threads. Their sum is close to, not equal to,
+    /// `cpu_us_per_request` (another clock: schedstat ns, not 10 ms ticks).
+    pub serving_cpu_us_per_request: f64,
+    pub export_cpu_us_per_request: f64,
     pub requests_per_second: f64,
     /// Every response including the warm-up: these all produce telemetry.
     pub total_responses: u64,
@@ -68,6 +73,7 @@ pub fn run(
     let Window {
         requests,
         cpu_seconds,
+        threads,
         wall_seconds,
         core_busy_seconds,
         bench_cpu_seconds,
@@ -81,6 +87,8 @@ pub fn run(
         cpu_seconds,
         wall_seconds,
         cpu_us_per_request: cpu_seconds * 1e6 / requests as f64,
+        serving_cpu_us_per_request: threads.serving_ns as f64 / 1e3 / requests as f64,
+        export_cpu_us_per_request: threads.export_ns as f64 / 1e3 / requests as f64,
         requests_per_second: requests as f64 / wall_seconds,
         total_responses: shared.responses.load(Ordering::Relaxed),
         errors: shared.errors.load(Ordering::Relaxed),
@@ -90,6 +98,7 @@ pub fn run(
 struct Window {
     requests: u64,
     cpu_seconds: f64,
+    threads: cpu::ThreadsCpu,
     wall_seconds: f64,
     core_busy_seconds: f64,
     bench_cpu_seconds: f64,
@@ -97,6 +106,7 @@ struct Window {
 
 struct Snapshot {
     server_cpu: f64,
+    threads: cpu::ThreadsCpu,
     core_busy: f64,
     bench_cpu: f64,
     responses: u64,
@@ -117,6 +127,7 @@ fn measure_window(
     Ok(Window {
         requests: b.responses - a.responses,
         cpu_seconds: b.server_cpu - a.server_cpu,
+        threads: b.threads.since(&a.threads),
         wall_seconds: (b.at - a.at).as_secs_f64(),
         core_busy_seconds: b.core_busy - a.core_busy,
         bench_cpu_seconds: b.bench_cpu - a.bench_cpu,
@@ -126,6 +137,7 @@ fn measure_window(
 fn snapshot(shared: &Shared, pid: u32, core: usize) -> anyhow::Result<Snapshot> {
     Ok(Snapshot {
         server_cpu: cpu::cpu_seconds(pid).context("reading server CPU time")?,
+        threads: cpu::threads_cpu(pid).context("reading the server's threads")?,
         core_busy: cpu::core_busy_seconds(core).context("reading /proc/stat")?,
         bench_cpu: cpu::cpu_seconds(std::process::id()).context("reading own CPU time")?,
         responses: shared.responses.load(Ordering::Relaxed),
