@@ -28,6 +28,19 @@ impl FromStr for Endpoint {
     }
 }
 
+impl Endpoint {
+    /// What one answered request yields with telemetry on, as (spans, log records):
+    /// the server span and the access record, plus on POST /projects the database span
+    /// and "project created", on GET /projects/{id} the database span.
+    pub fn records_per_request(self) -> (u64, u64) {
+        match self {
+            Endpoint::Health => (1, 1),
+            Endpoint::CreateProject => (2, 2),
+            Endpoint::GetProject => (2, 1),
+        }
+    }
+}
+
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

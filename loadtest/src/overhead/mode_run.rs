@@ -44,6 +44,21 @@ impl From<Counts> for Received {
     }
 }
 
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Expected {
+    pub spans: u64,
+    pub log_records: u64,
+}
+
+impl Expected {
+    /// `answered` more requests of `endpoint`.
+    fn add(&mut self, endpoint: Endpoint, answered: u64) {
+        let (spans, logs) = endpoint.records_per_request();
+        self.spans += spans * answered;
+        self.log_records += logs * answered;
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Run {
     pub round: usize,
@@ -53,6 +68,10 @@ pub struct Run {
     /// warm-up and both load phases): each should yield at least one span and one log.
     pub requests_sent: u64,
     pub errors: u64,
+    /// The spans and log records the answered requests should have produced, by
+    /// endpoint (`Endpoint::records_per_request`; a lower bound: start-up logs come on
+    /// top). Received less: records were lost.
+    pub expected: Expected,
     pub received: Received,
     pub exit_status: String,
     pub killed: bool,
@@ -85,6 +104,8 @@ pub fn run_once(
         extra_env: &s.extra_env,
     })?;
     let mut sent = server.wait_ready(Duration::from_secs(30))?;
+    let mut expected = Expected::default();
+    expected.add(Endpoint::Health, sent);
     let host = server.addr.to_string();
     let mut results = Vec::new();
     let mut errors = 0;
@@ -92,6 +113,7 @@ pub fn run_once(
         let id = match ep {
             Endpoint::GetProject => {
                 sent += 1;
+                expected.add(Endpoint::CreateProject, 1);
                 Some(create_project(server.addr, &host)?)
             }
             _ => None,
@@ -120,6 +142,9 @@ pub fn run_once(
         fixed.server_cpu_us_per_request = cpu_ns as f64 / 1e3 / fixed.responses.max(1) as f64;
         sent += sat.total_responses + fixed.responses;
         errors += sat.errors + fixed.errors;
+        let answered =
+            (sat.total_responses + fixed.responses).saturating_sub(sat.errors + fixed.errors);
+        expected.add(ep, answered);
         results.push(EndpointRun {
             endpoint: ep,
             saturation: sat,
@@ -139,6 +164,7 @@ pub fn run_once(
         endpoints: results,
         requests_sent: sent,
         errors,
+        expected,
         received,
         exit_status: exit.status,
         killed: exit.killed,
@@ -171,6 +197,18 @@ fn project_id(v: &serde_json::Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expected_records_add_up_by_endpoint() {
+        let mut expected = Expected::default();
+        expected.add(Endpoint::Health, 3);
+        expected.add(Endpoint::CreateProject, 10);
+        expected.add(Endpoint::GetProject, 5);
+        assert_eq!(
+            (expected.spans, expected.log_records),
+            (3 + 20 + 10, 3 + 20 + 5)
+        );
+    }
 
     #[test]
     fn ids_may_be_strings_or_numbers() {

@@ -192,7 +192,8 @@ fn records(out: &mut String, summary: &Summary) {
     );
     let _ = writeln!(
         out,
-        "  (dropped = sent - received when positive; POST adds DB child spans, so spans can exceed sent)"
+        "  (dropped = expected - received when positive; expected: each answered request's spans\n   \
+         and logs by endpoint, GET /health 1+1, POST /projects 2+2, GET /projects/{{id}} 2+1)"
     );
 }
 

@@ -138,8 +138,11 @@ pub fn summarize(runs: &[Run], endpoints: &[Endpoint]) -> Summary {
             spans: r.received.spans,
             log_records: r.received.log_records,
             metric_data_points: r.received.metric_data_points,
-            dropped_spans: r.requests_sent.saturating_sub(r.received.spans),
-            dropped_log_records: r.requests_sent.saturating_sub(r.received.log_records),
+            dropped_spans: r.expected.spans.saturating_sub(r.received.spans),
+            dropped_log_records: r
+                .expected
+                .log_records
+                .saturating_sub(r.received.log_records),
         })
         .collect();
     let records_while_off = runs
@@ -163,7 +166,7 @@ pub(crate) mod fixtures {
     use crate::overhead::load::closed::Saturation;
     use crate::overhead::load::open::FixedRate;
     use crate::overhead::mode::Mode;
-    use crate::overhead::mode_run::{EndpointRun, Received, Run};
+    use crate::overhead::mode_run::{EndpointRun, Expected, Received, Run};
 
     pub const SENT: u64 = 100;
 
@@ -208,6 +211,10 @@ pub(crate) mod fixtures {
             }],
             requests_sent: SENT,
             errors: 0,
+            expected: Expected {
+                spans: SENT,
+                log_records: SENT,
+            },
             received: Received {
                 spans: if mode.telemetry() { spans } else { 0 },
                 log_records: if mode.telemetry() { SENT } else { 0 },
@@ -283,6 +290,24 @@ mod tests {
             assert_eq!(r.requests_sent, SENT);
         }
         assert_eq!(s.records_while_off, 0);
+    }
+
+    #[test]
+    fn records_short_of_what_the_requests_should_yield_count_as_dropped() {
+        // Two log records per request expected (POST /projects), more received than
+        // requests sent but fewer than expected: the old "sent - received" missed it.
+        let mut runs = fixtures::three_modes();
+        for r in runs.iter_mut().filter(|r| r.mode == Mode::Lean) {
+            r.expected.log_records = 2 * SENT;
+            r.received.log_records = SENT + 60;
+        }
+        let s = summarize(&runs, &[Endpoint::Health]);
+        let lean: Vec<&RecordRow> = s.records.iter().filter(|r| r.mode == Mode::Lean).collect();
+        assert_eq!(lean.len(), 3);
+        for r in lean {
+            assert_eq!((r.dropped_spans, r.dropped_log_records), (0, SENT - 60));
+            assert!(r.dropped());
+        }
     }
 
     #[test]
