@@ -9,7 +9,6 @@
 //! record: the contract test `both_paths_emit_the_same_spans_and_log_records`.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 use opentelemetry::{Context, StringValue};
@@ -18,6 +17,7 @@ use tracing::Level;
 use super::export::Scalar;
 use super::request_context::{RequestFacts, RequestIds};
 use super::route::Route;
+use super::unix_nanos::UnixNanos;
 
 /// The `tracing` target of the access events: the scope name of the records on the
 /// wire, on both paths.
@@ -106,7 +106,7 @@ impl Access<'_> {
     /// (RUST_LOG) lets its level through.
     pub fn record(
         &self,
-        time: SystemTime,
+        time: UnixNanos,
         cx: &Context,
         facts: Option<&RequestFacts>,
     ) -> Option<AccessRecord> {
@@ -141,7 +141,7 @@ impl Access<'_> {
 /// `export::logs` without an SDK record in between.
 #[derive(Debug, Clone)]
 pub struct AccessRecord {
-    pub time: SystemTime,
+    pub time: UnixNanos,
     pub level: Level,
     pub body: &'static str,
     pub method: &'static str,

@@ -7,7 +7,6 @@
 //! processor call) and a generic encoding and drop on the export thread.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
@@ -17,6 +16,7 @@ use super::export::Scalar;
 use super::metrics::ERROR_TYPE;
 use super::server_span::{Attr, LeanSpans};
 use super::tracer::{self, SpanApi};
+use super::unix_nanos::UnixNanos;
 
 /// One kind of store call: its semconv attributes and span name
 /// ("{db.operation.name} {db.collection.name}"), all fixed at compile time.
@@ -63,7 +63,7 @@ impl DbSpan {
                 if !begun.sampled {
                     return DbSpan::Off;
                 }
-                let start_time = SystemTime::now();
+                let start_time = UnixNanos::now();
                 DbSpan::Lean(
                     spans,
                     DbSpanRecord {
@@ -101,7 +101,7 @@ impl DbSpan {
         match self {
             DbSpan::Off => {}
             DbSpan::Lean(spans, mut span) => {
-                span.end_time = SystemTime::now();
+                span.end_time = UnixNanos::now();
                 span.error = error.map(|error| error.to_string());
                 spans.sink().push_db(span);
             }
@@ -140,8 +140,8 @@ pub struct DbSpanRecord {
     pub parent_is_remote: bool,
     pub system: &'static str,
     pub op: DbOp,
-    pub start_time: SystemTime,
-    pub end_time: SystemTime,
+    pub start_time: UnixNanos,
+    pub end_time: UnixNanos,
     pub sampler_attributes: Vec<KeyValue>,
     /// The failed call's error, the span's status description.
     pub error: Option<String>,
@@ -190,8 +190,8 @@ impl DbSpanRecord {
             parent_span_is_remote: self.parent_is_remote,
             span_kind: SpanKind::Client,
             name: self.op.span_name.into(),
-            start_time: self.start_time,
-            end_time: self.end_time,
+            start_time: self.start_time.to_system_time(),
+            end_time: self.end_time.to_system_time(),
             attributes,
             dropped_attributes_count: 0,
             events: Default::default(),

@@ -9,8 +9,6 @@
 //! (`access_log`). The differential test `events_encode_as_the_bridge_makes_them`
 //! holds both ways to the same bytes.
 
-use std::time::SystemTime;
-
 use opentelemetry::logs::AnyValue;
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 use opentelemetry::Context;
@@ -19,6 +17,7 @@ use tracing::{Event, Level};
 
 use super::export::Scalar;
 use super::request_context::{self, RequestFacts, RequestIds};
+use super::unix_nanos::UnixNanos;
 
 /// OTel severity number and text of a `tracing` level (the bridge's mapping).
 pub fn severity(level: Level) -> (u64, &'static str) {
@@ -45,7 +44,7 @@ pub enum FieldValue {
 #[derive(Debug, Clone)]
 pub struct EventRecord {
     /// Both the record's time and its observed time (the processor's rule).
-    pub time: SystemTime,
+    pub time: UnixNanos,
     pub level: Level,
     /// The scope name on the wire.
     pub target: &'static str,
@@ -68,7 +67,7 @@ impl EventRecord {
         };
         event.record(&mut visitor);
         EventRecord {
-            time: SystemTime::now(),
+            time: UnixNanos::now(),
             level: *metadata.level(),
             target: metadata.target(),
             name: metadata.name(),

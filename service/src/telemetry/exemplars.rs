@@ -11,7 +11,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry::metrics::BoundHistogram;
 use opentelemetry::trace::SpanContext;
@@ -29,6 +28,7 @@ use super::metrics::{
 };
 use super::request_id::RequestId;
 use super::route::{Route, METHODS};
+use super::unix_nanos::UnixNanos;
 
 /// The histogram whose data points get exemplars.
 pub const DURATION_METRIC: &str = "http.server.request.duration";
@@ -134,9 +134,7 @@ fn bucket_of(value: f64) -> usize {
 fn exemplar(value: f64, span: &SpanContext, request_id: &RequestId) -> Exemplar {
     Exemplar {
         value,
-        time_unix_nano: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64),
+        time_unix_nano: UnixNanos::now().0,
         trace_id: span.trace_id().to_bytes(),
         span_id: span.span_id().to_bytes(),
         request_id: (request_id.as_str().len() <= MAX_REQUEST_ID_LEN).then(|| request_id.shared()),

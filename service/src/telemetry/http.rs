@@ -12,7 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use axum::extract::Request;
 use axum::http::HeaderName;
@@ -35,6 +35,7 @@ use super::route::{method_index, route_of, Route, METHODS};
 use super::server_span::{OwnSpan, SpanEnd, SpanStart};
 use super::switches;
 use super::tracer::{SpanApi, SPAN_TARGET};
+use super::unix_nanos::UnixNanos;
 use super::TelemetryHandle;
 use crate::error::ErrorType;
 
@@ -257,7 +258,7 @@ impl InFlight {
                         // The request's end, not when this runs (after the response).
                         let time = match &self.span {
                             ServerSpan::Own(own) => own.ends_at(duration),
-                            _ => SystemTime::now(),
+                            _ => UnixNanos::now(),
                         };
                         let record = exported.then(|| access.record(time, &cx, facts));
                         if let Some(record) = record.flatten() {

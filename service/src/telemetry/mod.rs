@@ -33,6 +33,7 @@ pub mod server_span;
 pub mod stock;
 pub mod switches;
 pub mod tracer;
+pub mod unix_nanos;
 
 use std::sync::Arc;
 

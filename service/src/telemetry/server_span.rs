@@ -12,7 +12,7 @@
 //! about 2,000 more on both threads (docs/performance.md).
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags};
 use opentelemetry::{Context, InstrumentationScope, KeyValue, StringValue, Value};
@@ -23,6 +23,7 @@ use super::metrics::{
     ERROR_TYPE, HTTP_REQUEST_METHOD, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, URL_SCHEME,
 };
 use super::switches::SwitchedSampler;
+use super::unix_nanos::UnixNanos;
 
 /// What the lean path needs to make its own spans: the server spans here, the
 /// database spans in `db_span` (one sampler, id generator, scope and queue for both).
@@ -166,15 +167,15 @@ pub struct OwnSpan {
     parent_span_id: SpanId,
     parent_is_remote: bool,
     name: &'static str,
-    start_time: SystemTime,
+    start_time: UnixNanos,
     start: SpanStart,
     sampler_attributes: Vec<KeyValue>,
 }
 
 impl OwnSpan {
     /// The span's end, `elapsed` after its start (the access record's time too).
-    pub fn ends_at(&self, elapsed: Duration) -> SystemTime {
-        self.start_time + elapsed
+    pub fn ends_at(&self, elapsed: Duration) -> UnixNanos {
+        self.start_time.plus(elapsed)
     }
 }
 
@@ -185,8 +186,8 @@ pub struct ServerSpanRecord {
     pub parent_span_id: SpanId,
     pub parent_is_remote: bool,
     pub name: &'static str,
-    pub start_time: SystemTime,
-    pub end_time: SystemTime,
+    pub start_time: UnixNanos,
+    pub end_time: UnixNanos,
     pub error: bool,
     pub start: SpanStart,
     pub sampler_attributes: Vec<KeyValue>,
@@ -223,8 +224,8 @@ impl ServerSpanRecord {
             parent_span_is_remote: self.parent_is_remote,
             span_kind: SpanKind::Server,
             name: self.name.into(),
-            start_time: self.start_time,
-            end_time: self.end_time,
+            start_time: self.start_time.to_system_time(),
+            end_time: self.end_time.to_system_time(),
             attributes,
             dropped_attributes_count: 0,
             events: Default::default(),
@@ -316,7 +317,7 @@ impl LeanSpans {
             parent_span_id: begun.parent_span_id,
             parent_is_remote: begun.parent_is_remote,
             name,
-            start_time: SystemTime::now(),
+            start_time: UnixNanos::now(),
             start,
             sampler_attributes: begun.sampler_attributes,
         });

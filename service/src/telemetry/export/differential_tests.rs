@@ -33,6 +33,7 @@ use crate::telemetry::event_record::EventRecord;
 use crate::telemetry::request_context::{self, RequestFacts};
 use crate::telemetry::request_id::RequestId;
 use crate::telemetry::server_span::{ServerSpanRecord, SpanEnd, SpanStart};
+use crate::telemetry::unix_nanos::UnixNanos;
 
 /// Keeps what the SDK hands its processors.
 #[derive(Debug, Clone)]
@@ -365,8 +366,7 @@ fn spans_encode_exactly_as_the_stock_transform_does() {
 fn server_record(i: u32, scope: &Arc<InstrumentationScope>) -> ServerSpanRecord {
     let bit = |n: u32| i & (1 << n) != 0;
     let parent = bit(0);
-    let start_time = std::time::SystemTime::UNIX_EPOCH
-        + std::time::Duration::from_nanos(1_700_000_000_123_456_789 + u64::from(i));
+    let start_time = UnixNanos(1_700_000_000_123_456_789 + u64::from(i));
     ServerSpanRecord {
         span_context: SpanContext::new(
             TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736 + u128::from(i)),
@@ -387,7 +387,7 @@ fn server_record(i: u32, scope: &Arc<InstrumentationScope>) -> ServerSpanRecord 
         parent_is_remote: parent && bit(2),
         name: "POST /projects/{project_id}/todos",
         start_time,
-        end_time: start_time + std::time::Duration::from_micros(1_234),
+        end_time: start_time.plus(std::time::Duration::from_micros(1_234)),
         error: bit(3),
         start: SpanStart {
             method: if bit(4) { "_OTHER" } else { "POST" },
@@ -430,8 +430,7 @@ fn server_span_records_encode_as_their_span_data_does() {
 /// A database span record with every optional field set or not, by `i`'s bits.
 fn db_record(i: u32, scope: &Arc<InstrumentationScope>) -> DbSpanRecord {
     let bit = |n: u32| i & (1 << n) != 0;
-    let start_time = std::time::SystemTime::UNIX_EPOCH
-        + std::time::Duration::from_nanos(1_700_000_000_987_654_321 + u64::from(i));
+    let start_time = UnixNanos(1_700_000_000_987_654_321 + u64::from(i));
     DbSpanRecord {
         span_context: SpanContext::new(
             TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736 + u128::from(i)),
@@ -458,7 +457,7 @@ fn db_record(i: u32, scope: &Arc<InstrumentationScope>) -> DbSpanRecord {
             crate::db_op!("SELECT", "todos")
         },
         start_time,
-        end_time: start_time + std::time::Duration::from_micros(87),
+        end_time: start_time.plus(std::time::Duration::from_micros(87)),
         sampler_attributes: if bit(4) {
             every_value_type("sampler")
         } else {
@@ -762,7 +761,7 @@ fn events_encode_as_the_bridge_makes_them() {
         let LogItem::Sdk { record, .. } = item else {
             unreachable!("the bridge makes SDK records")
         };
-        event.time = record.timestamp().expect("the processor sets the time");
+        event.time = UnixNanos::of(record.timestamp().expect("the processor sets the time"));
     }
     let resource = EncodedResource::new(&resource());
     let encode = |items: &[LogItem]| {

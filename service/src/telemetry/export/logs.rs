@@ -3,7 +3,6 @@
 //! `telemetry::event_record`) field by field.
 
 use std::sync::LazyLock;
-use std::time::SystemTime;
 
 use opentelemetry::logs::AnyValue as LogValue;
 use opentelemetry::trace::SpanContext;
@@ -17,6 +16,7 @@ use super::route_attributes::RouteAttributes;
 use super::values::{log_value_len, put_log_kv, put_log_value, put_scalar_kv};
 use crate::telemetry::access_log::{self, AccessRecord};
 use crate::telemetry::event_record::{self, EventAttr, EventRecord};
+use crate::telemetry::unix_nanos::UnixNanos;
 
 const RESOURCE_LOGS: u32 = 1;
 const RESOURCE: u32 = 1;
@@ -90,7 +90,7 @@ impl LogItem {
 /// A lean record's fields, in `put_record`'s order and with its rules (both times
 /// set, the span's ids when it has a context); `attributes` writes its attributes.
 fn put_own_record(
-    time: SystemTime,
+    time: UnixNanos,
     level: Level,
     body: Option<&LogValue>,
     span_context: Option<&SpanContext>,
@@ -98,7 +98,7 @@ fn put_own_record(
     buf: &mut Buf,
     attributes: impl FnOnce(&mut Buf),
 ) {
-    let time = unix_nanos(time);
+    let UnixNanos(time) = time;
     let (severity, severity_text) = event_record::severity(level);
     put_fixed64(TIME, time, buf);
     put_varint(SEVERITY_NUMBER, severity, buf);

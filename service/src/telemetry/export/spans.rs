@@ -12,6 +12,7 @@ use super::route_attributes::RouteAttributes;
 use super::values::{put_kv, put_scalar_kv};
 use crate::telemetry::db_span::DbSpanRecord;
 use crate::telemetry::server_span::{Attr, ServerSpanRecord};
+use crate::telemetry::unix_nanos::UnixNanos;
 
 /// One queued span: from the SDK (any span made through its tracer), or the lean
 /// path's own server or database span.
@@ -69,8 +70,8 @@ struct SpanHead<'a> {
     parent_is_remote: bool,
     name: &'a str,
     kind: &'a SpanKind,
-    start: std::time::SystemTime,
-    end: std::time::SystemTime,
+    start: UnixNanos,
+    end: UnixNanos,
 }
 
 impl<'a> SpanHead<'a> {
@@ -81,8 +82,8 @@ impl<'a> SpanHead<'a> {
             parent_is_remote: span.parent_span_is_remote,
             name: &span.name,
             kind: &span.span_kind,
-            start: span.start_time,
-            end: span.end_time,
+            start: UnixNanos::of(span.start_time),
+            end: UnixNanos::of(span.end_time),
         }
     }
 
@@ -129,8 +130,8 @@ impl<'a> SpanHead<'a> {
         }
         put_bytes(NAME, self.name.as_bytes(), buf);
         put_varint(KIND, kind(self.kind), buf);
-        put_fixed64(START, unix_nanos(self.start), buf);
-        put_fixed64(END, unix_nanos(self.end), buf);
+        put_fixed64(START, self.start.0, buf);
+        put_fixed64(END, self.end.0, buf);
     }
 }
 
