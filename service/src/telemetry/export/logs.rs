@@ -11,7 +11,7 @@ use opentelemetry_sdk::logs::SdkLogRecord;
 use tracing::Level;
 
 use super::proto::*;
-use super::resource::{group_by_scope, put_scope, unix_nanos, EncodedResource};
+use super::resource::{group_by_scope, put_scope, EncodedResource};
 use super::route_attributes::RouteAttributes;
 use super::values::{log_value_len, put_log_kv, put_log_value, put_scalar_kv};
 use crate::telemetry::access_log::{self, AccessRecord};
@@ -154,7 +154,7 @@ fn put_event(event: &EventRecord, buf: &mut Buf) {
 
 fn put_record(record: &SdkLogRecord, buf: &mut Buf) {
     let time = record.timestamp().or(record.observed_timestamp());
-    put_fixed64(TIME, time.map(unix_nanos).unwrap_or(0), buf);
+    put_fixed64(TIME, time.map_or(0, |t| UnixNanos::of(t).0), buf);
     put_varint(
         SEVERITY_NUMBER,
         record.severity_number().map(|s| s as u64).unwrap_or(0),
@@ -183,7 +183,9 @@ fn put_record(record: &SdkLogRecord, buf: &mut Buf) {
     }
     put_fixed64(
         OBSERVED_TIME,
-        record.observed_timestamp().map(unix_nanos).unwrap_or(0),
+        record
+            .observed_timestamp()
+            .map_or(0, |t| UnixNanos::of(t).0),
         buf,
     );
     put_bytes(

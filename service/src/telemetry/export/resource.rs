@@ -60,10 +60,3 @@ pub fn group_by_scope<T>(
         }
     }
 }
-
-/// Nanoseconds since the Unix epoch (0 = unknown, as OTLP has it).
-pub fn unix_nanos(time: std::time::SystemTime) -> u64 {
-    time.duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-}

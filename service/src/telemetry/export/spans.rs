@@ -7,7 +7,7 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::trace::SpanData;
 
 use super::proto::*;
-use super::resource::{group_by_scope, put_scope, unix_nanos, EncodedResource};
+use super::resource::{group_by_scope, put_scope, EncodedResource};
 use super::route_attributes::RouteAttributes;
 use super::values::{put_kv, put_scalar_kv};
 use crate::telemetry::db_span::DbSpanRecord;
@@ -282,7 +282,7 @@ fn put_span(span: &SpanData, state: Option<&str>, buf: &mut Buf) {
     );
     for event in span.events.iter() {
         put_nested(EVENTS, 1, buf, |buf| {
-            put_fixed64(EVENT_TIME, unix_nanos(event.timestamp), buf);
+            put_fixed64(EVENT_TIME, UnixNanos::of(event.timestamp).0, buf);
             put_bytes(EVENT_NAME, event.name.as_bytes(), buf);
             for kv in &event.attributes {
                 put_kv(EVENT_ATTRIBUTES, kv.key.as_str(), &kv.value, buf);
