@@ -65,7 +65,7 @@ pub struct Run {
     pub mode: Mode,
     pub endpoints: Vec<EndpointRun>,
     /// Every request the server answered during the run (readiness probes, set-up,
-    /// warm-up and both load phases): each should yield at least one span and one log.
+    /// warm-up and both load phases); what they should yield is `expected`.
     pub requests_sent: u64,
     pub errors: u64,
     /// The spans and log records the answered requests should have produced, by

@@ -75,6 +75,16 @@ impl SeriesKey {
     }
 }
 
+/// The request a measurement came from, offered as its bucket's exemplar.
+#[derive(Clone, Copy)]
+pub struct Sampled<'a> {
+    pub span: &'a SpanContext,
+    pub request_id: &'a RequestId,
+    /// When the measurement was taken: the request's end, which the caller already
+    /// knows (no second clock read per request).
+    pub time: UnixNanos,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 struct Exemplar {
     value: f64,
@@ -131,10 +141,15 @@ fn bucket_of(value: f64) -> usize {
     DURATION_BUCKETS.partition_point(|bound| *bound < value)
 }
 
-fn exemplar(value: f64, span: &SpanContext, request_id: &RequestId) -> Exemplar {
+fn exemplar(value: f64, sampled: Sampled<'_>) -> Exemplar {
+    let Sampled {
+        span,
+        request_id,
+        time,
+    } = sampled;
     Exemplar {
         value,
-        time_unix_nano: UnixNanos::now().0,
+        time_unix_nano: time.0,
         trace_id: span.trace_id().to_bytes(),
         span_id: span.span_id().to_bytes(),
         request_id: (request_id.as_str().len() <= MAX_REQUEST_ID_LEN).then(|| request_id.shared()),
@@ -144,22 +159,15 @@ fn exemplar(value: f64, span: &SpanContext, request_id: &RequestId) -> Exemplar 
 impl ExemplarStore {
     /// Keeps this request as its series' exemplar for the value's bucket.
     /// Unsampled requests are skipped: their trace would lead nowhere.
-    pub fn offer(
-        &self,
-        key: SeriesKey,
-        route: &Arc<Route>,
-        value: f64,
-        span: &SpanContext,
-        request_id: &RequestId,
-    ) {
-        if !span.is_sampled() {
+    pub fn offer(&self, key: SeriesKey, route: &Arc<Route>, value: f64, sampled: Sampled<'_>) {
+        if !sampled.span.is_sampled() {
             return;
         }
         self.update(
             key,
             route,
             value,
-            Some(exemplar(value, span, request_id)),
+            Some(exemplar(value, sampled)),
             None::<fn() -> BoundHistogram<f64>>,
         );
     }
@@ -173,12 +181,12 @@ impl ExemplarStore {
         key: SeriesKey,
         route: &Arc<Route>,
         value: f64,
-        sampled: Option<(&SpanContext, &RequestId)>,
+        sampled: Option<Sampled<'_>>,
         bind: impl FnOnce() -> BoundHistogram<f64>,
     ) -> bool {
         let exemplar = sampled
-            .filter(|(span, _)| span.is_sampled())
-            .map(|(span, request_id)| exemplar(value, span, request_id));
+            .filter(|sampled| sampled.span.is_sampled())
+            .map(|sampled| exemplar(value, sampled));
         self.update(key, route, value, exemplar, Some(bind))
     }
 
@@ -388,6 +396,17 @@ mod tests {
         }
     }
 
+    /// The fixed time every test request ends at.
+    const ENDED_AT: UnixNanos = UnixNanos(1_700_000_000_000_000_042);
+
+    fn at_end<'a>(span: &'a SpanContext, request_id: &'a RequestId) -> Sampled<'a> {
+        Sampled {
+            span,
+            request_id,
+            time: ENDED_AT,
+        }
+    }
+
     /// A histogram of a meter whose bound handles the test can count.
     fn histogram() -> opentelemetry::metrics::Histogram<f64> {
         use opentelemetry::metrics::MeterProvider as _;
@@ -415,7 +434,7 @@ mod tests {
                 key(200),
                 &projects,
                 0.01,
-                Some((&span(sampled, 1), &id)),
+                Some(at_end(&span(sampled, 1), &id)),
                 bind
             ));
         }
@@ -423,7 +442,7 @@ mod tests {
         assert_eq!(binds.get(), 2, "one bind per series");
 
         // A series `offer` made (the stock path) is not counted here.
-        store.offer(key(500), &projects, 0.2, &span(true, 2), &id);
+        store.offer(key(500), &projects, 0.2, at_end(&span(true, 2), &id));
         assert!(!store.record(key(500), &projects, 0.2, None, bind));
 
         // Past the bound: not kept, not bound; the caller records it unbound.
@@ -454,17 +473,36 @@ mod tests {
         let health = route("/health");
         let id = rid("req-1");
         let key = |r: &Arc<Route>, status| SeriesKey::new(r, 0, Some(status), None);
-        store.offer(key(&projects, 200), &projects, 1.5, &span(true, 1), &id);
+        store.offer(
+            key(&projects, 200),
+            &projects,
+            1.5,
+            at_end(&span(true, 1), &id),
+        );
         store.offer(
             key(&projects, 200),
             &projects,
             1.7,
-            &span(true, 2),
-            &rid("req-2"),
+            at_end(&span(true, 2), &rid("req-2")),
         );
-        store.offer(key(&projects, 200), &projects, 0.003, &span(true, 3), &id);
-        store.offer(key(&projects, 200), &projects, 0.004, &span(false, 4), &id);
-        store.offer(key(&health, 200), &health, 0.001, &span(true, 5), &id);
+        store.offer(
+            key(&projects, 200),
+            &projects,
+            0.003,
+            at_end(&span(true, 3), &id),
+        );
+        store.offer(
+            key(&projects, 200),
+            &projects,
+            0.004,
+            at_end(&span(false, 4), &id),
+        );
+        store.offer(
+            key(&health, 200),
+            &health,
+            0.001,
+            at_end(&span(true, 5), &id),
+        );
 
         let mut req = request(
             vec![
@@ -488,7 +526,10 @@ mod tests {
             slow[1].filtered_attributes,
             vec![string(REQUEST_ID, "req-2")]
         );
-        assert!(slow[1].time_unix_nano > 1_700_000_000_000_000_000);
+        assert_eq!(
+            slow[1].time_unix_nano, ENDED_AT.0,
+            "the request's end, as given"
+        );
         assert!(
             pts[1].exemplars.is_empty(),
             "another status is another series"
@@ -507,16 +548,14 @@ mod tests {
             SeriesKey::new(&r, 1, Some(500), Some(&panic)),
             &r,
             0.2,
-            &span(true, 7),
-            &id,
+            at_end(&span(true, 7), &id),
         );
         let cancelled = StringValue::from("cancelled");
         store.offer(
             SeriesKey::new(&r, 1, None, Some(&cancelled)),
             &r,
             0.3,
-            &span(true, 8),
-            &id,
+            at_end(&span(true, 8), &id),
         );
 
         let mut req = request(
@@ -545,8 +584,7 @@ mod tests {
             SeriesKey::new(&r, 0, Some(200), None),
             &r,
             0.01,
-            &span(true, 9),
-            &long,
+            at_end(&span(true, 9), &long),
         );
 
         let mut other = request(vec![point("/projects", "GET", Some(200), None)], "other");

@@ -25,7 +25,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::access_log::{Access, CANCELLED};
 use super::after_response;
-use super::exemplars::SeriesKey;
+use super::exemplars::{Sampled, SeriesKey};
 use super::metrics::*;
 use super::pii;
 use super::propagation::{extract_parent, traceparent};
@@ -219,12 +219,19 @@ impl InFlight {
     fn end(&mut self, status: Option<u16>, error_type: Option<StringValue>, duration: Duration) {
         let elapsed = duration.as_secs_f64();
         let cx = self.cx.take();
-        if let (Some(otel), Some(cx)) = (self.telemetry.otel(), &cx) {
+        // The request's end as a wall-clock time, derived once for the exemplar and
+        // the access record: a sampled lean span knows its start, else the clock.
+        let ended_at = cx.as_ref().map(|_| match &self.span {
+            ServerSpan::Own(own) => own.ends_at(duration),
+            _ => UnixNanos::now(),
+        });
+        if let (Some(otel), Some(cx), Some(time)) = (self.telemetry.otel(), &cx, ended_at) {
             let span = cx.span();
-            let exemplar = self
-                .facts
-                .as_deref()
-                .map(|facts| (span.span_context(), &facts.request_id));
+            let exemplar = self.facts.as_deref().map(|facts| Sampled {
+                span: span.span_context(),
+                request_id: &facts.request_id,
+                time,
+            });
             let key = SeriesKey::new(&self.route, self.method_i, status, error_type.as_ref());
             let labels = DurationLabels {
                 method: METHODS[self.method_i],
@@ -248,18 +255,13 @@ impl InFlight {
             status,
             duration_ms: elapsed * 1e3,
         };
-        match cx {
-            Some(cx) => {
+        match cx.zip(ended_at) {
+            Some((cx, time)) => {
                 let exported = self.telemetry.switches().access_exported(access.name);
                 match self.telemetry.otel().and_then(|otel| otel.access.as_ref()) {
                     // The lean path queues the record itself; the event is for stdout.
                     Some(sink) => {
                         let facts = self.facts.as_deref();
-                        // The request's end, not when this runs (after the response).
-                        let time = match &self.span {
-                            ServerSpan::Own(own) => own.ends_at(duration),
-                            _ => UnixNanos::now(),
-                        };
                         let record = exported.then(|| access.record(time, &cx, facts));
                         if let Some(record) = record.flatten() {
                             sink.push_access(record);

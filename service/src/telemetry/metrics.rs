@@ -5,11 +5,9 @@ use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use opentelemetry::metrics::{Histogram, Meter};
-use opentelemetry::trace::SpanContext;
 use opentelemetry::{KeyValue, StringValue, Value};
 
-use super::exemplars::{ExemplarStore, SeriesKey};
-use super::request_id::RequestId;
+use super::exemplars::{ExemplarStore, Sampled, SeriesKey};
 use super::route::{Route, METHODS, METHOD_COUNT};
 
 pub const HTTP_REQUEST_METHOD: &str = "http.request.method";
@@ -119,7 +117,7 @@ impl HttpMetrics {
         seconds: f64,
         series: (SeriesKey, &Arc<Route>),
         labels: DurationLabels<'_>,
-        exemplar: Option<(&SpanContext, &RequestId)>,
+        exemplar: Option<Sampled<'_>>,
     ) {
         self.active[method_index].fetch_sub(1, Relaxed);
         let (key, route) = series;
@@ -133,8 +131,8 @@ impl HttpMetrics {
             }
         } else {
             labels.with(|labels| self.duration.record(seconds, labels));
-            if let Some((span, request_id)) = exemplar {
-                self.exemplars.offer(key, route, seconds, span, request_id);
+            if let Some(sampled) = exemplar {
+                self.exemplars.offer(key, route, seconds, sampled);
             }
         }
     }
