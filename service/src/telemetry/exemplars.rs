@@ -473,36 +473,19 @@ mod tests {
         let health = route("/health");
         let id = rid("req-1");
         let key = |r: &Arc<Route>, status| SeriesKey::new(r, 0, Some(status), None);
-        store.offer(
-            key(&projects, 200),
-            &projects,
-            1.5,
-            at_end(&span(true, 1), &id),
-        );
-        store.offer(
-            key(&projects, 200),
-            &projects,
-            1.7,
-            at_end(&span(true, 2), &rid("req-2")),
-        );
-        store.offer(
-            key(&projects, 200),
-            &projects,
-            0.003,
-            at_end(&span(true, 3), &id),
-        );
-        store.offer(
-            key(&projects, 200),
-            &projects,
-            0.004,
-            at_end(&span(false, 4), &id),
-        );
-        store.offer(
-            key(&health, 200),
-            &health,
-            0.001,
-            at_end(&span(true, 5), &id),
-        );
+        // In order: two slow ones in one bucket (the later kept), a fast sampled one,
+        // a fast unsampled one (skipped), and another route's.
+        let req2 = rid("req-2");
+        let offers = [
+            (&projects, 1.5, true, 1, &id),
+            (&projects, 1.7, true, 2, &req2),
+            (&projects, 0.003, true, 3, &id),
+            (&projects, 0.004, false, 4, &id),
+            (&health, 0.001, true, 5, &id),
+        ];
+        for (r, value, sampled, n, request_id) in offers {
+            store.offer(key(r, 200), r, value, at_end(&span(sampled, n), request_id));
+        }
 
         let mut req = request(
             vec![
