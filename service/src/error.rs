@@ -6,6 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::panic_message::panic_message;
+
 /// Extension put on 5xx responses so the telemetry layer can set `error.type`.
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorType(pub &'static str);
@@ -51,12 +53,7 @@ pub enum ApiError {
 impl ApiError {
     /// The 500 for a caught panic (tower-http's CatchPanicLayer hands us its payload).
     pub fn from_panic(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
-        let message = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "a panic without a message".into());
-        ApiError::Panicked(message).into_response()
+        ApiError::Panicked(panic_message(payload.as_ref())).into_response()
     }
 }
 

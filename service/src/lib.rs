@@ -5,6 +5,7 @@ pub mod configuration;
 pub mod domain;
 pub mod error;
 pub mod faults;
+pub mod panic_message;
 pub mod routes;
 pub mod startup;
 pub mod store;

@@ -3,6 +3,7 @@
 //! collector restart loses nothing that fits in the queue.
 
 use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -20,6 +21,7 @@ use super::shared::{Shared, MAX_METRIC_PAYLOADS};
 use super::spans::{SpanItem, TraceEncoder};
 use super::transport::{Sender, Transport};
 use super::{PerSignal, Signal};
+use crate::panic_message::panic_message;
 use crate::telemetry::config::OtelConfig;
 use crate::telemetry::exemplars::ExemplarStore;
 use crate::telemetry::health::{SignalStats, TelemetryHealth};
@@ -96,7 +98,19 @@ impl Outbox {
         retry: Retry,
         stats: &SignalStats,
     ) -> Result<(), Retry> {
-        match transport.send(self.signal, &retry.payload) {
+        // A panic in the sender (a dependency's, on a reply no collector should
+        // send) is one failed attempt, not the end of the export thread and of
+        // every record after it.
+        let sent = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            transport.send(self.signal, &retry.payload)
+        }))
+        .unwrap_or_else(|panic| {
+            Err(format!(
+                "export panicked: {}",
+                panic_message(panic.as_ref())
+            ))
+        });
+        match sent {
             Ok(accepted) => {
                 stats.record_success(retry.records.saturating_sub(accepted.rejected));
                 stats.record_dropped(accepted.rejected);
@@ -435,6 +449,40 @@ mod tests {
         assert_eq!(fake.sent(), vec![body(1), body(1), body(2)]);
         assert_eq!(outbox.pending(), 0);
         assert_eq!(stats.exported.load(Relaxed), 15);
+        assert_eq!(stats.dropped.load(Relaxed), 0, "nothing lost");
+    }
+
+    /// Panics on its first call (as tonic 0.14's status reader does on a bad
+    /// grpc-status-details-bin), then accepts everything.
+    #[derive(Default)]
+    struct PanicsOnce {
+        calls: std::sync::atomic::AtomicU32,
+    }
+
+    impl Sender for PanicsOnce {
+        fn send(&self, _signal: Signal, _payload: &Payload) -> Result<Accepted, String> {
+            if self.calls.fetch_add(1, Relaxed) == 0 {
+                panic!("Invalid status header, expected base64 encoded value");
+            }
+            Ok(Accepted { rejected: 0 })
+        }
+    }
+
+    #[test]
+    fn a_panicking_send_is_a_failed_attempt_and_its_records_are_retried() {
+        let stats = SignalStats::default();
+        let sender = PanicsOnce::default();
+        let mut outbox = Outbox::new(Signal::Traces, 100);
+        outbox.send(&sender, body(1), 10, &stats);
+        assert_eq!(outbox.pending(), 10, "kept for retry");
+        assert_eq!(stats.failed_exports.load(Relaxed), 1);
+        assert_eq!(
+            stats.snapshot(0).last_error.as_deref(),
+            Some("export panicked: Invalid status header, expected base64 encoded value")
+        );
+        outbox.retry(&sender, &stats, true);
+        assert_eq!(outbox.pending(), 0);
+        assert_eq!(stats.exported.load(Relaxed), 10);
         assert_eq!(stats.dropped.load(Relaxed), 0, "nothing lost");
     }
 

@@ -201,13 +201,25 @@ fn grpc_path(signal: Signal) -> &'static str {
 }
 
 /// True when `headers` carry grpc-status OK, false when they carry none; the
-/// status's code and message when it is an error.
+/// status's code and message when it is an error. Read here, not with tonic's
+/// `Status::from_header_map`: that panics on a `grpc-status-details-bin` that is
+/// not base64 (tonic 0.14, grpc/grpc-rust#2618), and a panic here would end the
+/// export thread and the telemetry with it. The details are not needed; a bad
+/// value is ignored, as grpc-go does.
 fn grpc_status(headers: &http::HeaderMap) -> Result<bool, String> {
-    match tonic::Status::from_header_map(headers) {
-        None => Ok(false),
-        Some(status) if status.code() == tonic::Code::Ok => Ok(true),
-        Some(status) => Err(format!("grpc {:?}: {}", status.code(), status.message())),
+    let Some(code) = headers.get("grpc-status") else {
+        return Ok(false);
+    };
+    let code = tonic::Code::from_bytes(code.as_bytes());
+    if code == tonic::Code::Ok {
+        return Ok(true);
     }
+    // Percent-encoded UTF-8 (gRPC over HTTP/2); a bad escape is kept as it came.
+    let message = headers
+        .get("grpc-message")
+        .map(|value| percent_encoding::percent_decode(value.as_bytes()).decode_utf8_lossy())
+        .unwrap_or_default();
+    Err(format!("grpc {code:?}: {message}"))
 }
 
 /// Reads the partial-success part of an Export*ServiceResponse.
@@ -285,6 +297,14 @@ mod tests {
 
     /// The scripted receiver on an ephemeral port, on a runtime of its own.
     fn serve(answers: Vec<Answer>) -> (Scripted, SocketAddr, tokio::runtime::Runtime) {
+        serve_with_header(answers, None)
+    }
+
+    /// As `serve`, with `header` added to every response's headers.
+    fn serve_with_header(
+        answers: Vec<Answer>,
+        header: Option<(&'static str, &'static str)>,
+    ) -> (Scripted, SocketAddr, tokio::runtime::Runtime) {
         let receiver = Scripted {
             answers: Arc::new(Mutex::new(answers.into())),
             ..Scripted::default()
@@ -295,8 +315,20 @@ mod tests {
             .expect("bind");
         let addr = listener.local_addr().expect("address");
         let service = TraceServiceServer::new(receiver.clone());
+        let add_header = move |mut response: http::Response<tonic::body::Body>| {
+            if let Some((name, value)) = header {
+                response.headers_mut().insert(
+                    HeaderName::from_static(name),
+                    HeaderValue::from_static(value),
+                );
+            }
+            response
+        };
         runtime.spawn(
             tonic::transport::Server::builder()
+                .layer(tower::layer::layer_fn(move |inner| {
+                    tower::util::MapResponse::new(inner, add_header)
+                }))
                 .add_service(service)
                 .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
         );
@@ -367,6 +399,65 @@ mod tests {
             Err("grpc ResourceExhausted: queue is full, retry later".into())
         );
         assert_eq!(receiver.got.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_status_detail_that_is_not_base64_is_an_error_not_a_panic() {
+        // A trailers-only error whose grpc-status-details-bin no peer should send:
+        // tonic's own reader panics on it, which would end the export thread.
+        let (receiver, addr, _runtime) = serve_with_header(
+            vec![Err(Status::unavailable("draining"))],
+            Some(("grpc-status-details-bin", "%%% not base64 %%%")),
+        );
+        let transport = grpc_to(addr);
+        let answer = transport.send(Signal::Traces, &Payload::of_message(&request("a")));
+        assert_eq!(answer, Err("grpc Unavailable: draining".into()));
+        let answer = transport.send(Signal::Traces, &Payload::of_message(&request("b")));
+        assert_eq!(answer, Ok(Accepted { rejected: 0 }));
+        assert_eq!(receiver.got.lock().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn grpc_status_headers_read_as_ok_absent_or_an_error_with_code_and_message() {
+        type Case = (
+            &'static [(&'static str, &'static str)],
+            Result<bool, &'static str>,
+        );
+        let cases: [Case; 6] = [
+            (&[], Ok(false)),
+            (&[("grpc-status", "0")], Ok(true)),
+            (
+                &[("grpc-status", "8"), ("grpc-message", "queue%20is%20full")],
+                Err("grpc ResourceExhausted: queue is full"),
+            ),
+            (
+                &[
+                    ("grpc-status", "13"),
+                    ("grpc-status-details-bin", "not base64!"),
+                ],
+                Err("grpc Internal: "),
+            ),
+            (&[("grpc-status", "99")], Err("grpc Unknown: ")),
+            // A bad escape is kept as it came rather than failing the read.
+            (
+                &[("grpc-status", "2"), ("grpc-message", "100%")],
+                Err("grpc Unknown: 100%"),
+            ),
+        ];
+        for (headers, expected) in cases {
+            let mut map = http::HeaderMap::new();
+            for (name, value) in headers {
+                map.insert(
+                    HeaderName::from_static(name),
+                    HeaderValue::from_static(value),
+                );
+            }
+            assert_eq!(
+                grpc_status(&map),
+                expected.map_err(str::to_owned),
+                "{headers:?}"
+            );
+        }
     }
 
     #[test]
