@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, TE};
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use prost::Message;
@@ -16,6 +16,11 @@ use tower::{Service, ServiceExt};
 use super::payload::{response_message, Payload};
 use super::{PerSignal, Signal};
 use crate::telemetry::config::{ExporterConfig, Protocol};
+
+/// The most of a reply read: gRPC's own default limit on a received message. An
+/// OTLP reply is a few bytes; an endpoint that answers with more (a misconfigured
+/// one serving files) must not grow the export thread's memory for the whole timeout.
+pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 /// What the receiver said about one export request.
 #[derive(Debug, PartialEq, Eq)]
@@ -145,10 +150,13 @@ impl Transport {
         }
         // An error comes as a trailers-only response: its status is in the headers.
         let ok_in_headers = grpc_status(&head.headers)?;
-        let body = body
+        let body = Limited::new(body, MAX_RESPONSE_BYTES)
             .collect()
             .await
-            .map_err(|status| format!("grpc {:?}: {}", status.code(), status.message()))?;
+            .map_err(|error| match error.downcast_ref::<tonic::Status>() {
+                Some(status) => format!("grpc {:?}: {}", status.code(), status.message()),
+                None => format!("reading gRPC response: {}", read_error(error.as_ref())),
+            })?;
         match body.trailers() {
             Some(trailers) if grpc_status(trailers)? => {}
             _ if ok_in_headers => {}
@@ -178,16 +186,24 @@ impl Transport {
             .await
             .map_err(|e| format!("collector unreachable: {e}"))?;
         let status = response.status();
-        let body = response
-            .into_body()
+        let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
             .collect()
             .await
-            .map_err(|e| format!("reading OTLP/HTTP response: {e}"))?
+            .map_err(|e| format!("reading OTLP/HTTP response: {}", read_error(e.as_ref())))?
             .to_bytes();
         if !status.is_success() {
             return Err(format!("OTLP/HTTP status {status}"));
         }
         Ok(parse_response(signal, &body))
+    }
+}
+
+/// Why a reply could not be read, the size limit named in full.
+fn read_error(error: &(dyn std::error::Error + Send + Sync + 'static)) -> String {
+    if error.is::<LengthLimitError>() {
+        format!("reply larger than {MAX_RESPONSE_BYTES} bytes")
+    } else {
+        error.to_string()
     }
 }
 
@@ -474,6 +490,66 @@ mod tests {
             .send(Signal::Traces, &Payload::encode(|_| {}))
             .expect_err("nothing listens on port 9");
         assert!(error.starts_with("collector unreachable"), "{error}");
+    }
+
+    #[test]
+    fn a_grpc_reply_past_the_limit_is_an_error_and_is_not_read_whole() {
+        let huge = ExportTraceServiceResponse {
+            partial_success: Some(ExportTracePartialSuccess {
+                rejected_spans: 1,
+                error_message: "x".repeat(2 * MAX_RESPONSE_BYTES),
+            }),
+        };
+        let (_receiver, addr, _runtime) = serve(vec![Ok(huge)]);
+        let answer = grpc_to(addr).send(Signal::Traces, &Payload::of_message(&request("a")));
+        assert_eq!(
+            answer,
+            Err(format!(
+                "reading gRPC response: reply larger than {MAX_RESPONSE_BYTES} bytes"
+            ))
+        );
+    }
+
+    #[test]
+    fn an_otlp_http_reply_past_the_limit_is_an_error_and_is_not_read_whole() {
+        use std::io::{Read, Write};
+        // An endpoint that serves a large file whatever it is asked.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("accept");
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request);
+            let size = 4 * MAX_RESPONSE_BYTES;
+            let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {size}\r\n\r\n");
+            let _ = stream.write_all(head.as_bytes());
+            // The client stops reading at the limit: writes then fail, and fewer
+            // bytes than the body leave.
+            let chunk = vec![0u8; 64 * 1024];
+            let mut written = 0;
+            while written < size && stream.write_all(&chunk).is_ok() {
+                written += chunk.len();
+            }
+            written
+        });
+        let transport = Transport::new(ExporterConfig {
+            protocol: Protocol::HttpProtobuf,
+            base_endpoint: format!("http://{addr}"),
+            signal_endpoints: [None, None, None],
+            timeout: Duration::from_secs(5),
+            headers: vec![],
+        })
+        .expect("transport");
+        let answer = transport.send(Signal::Traces, &Payload::of_message(&request("a")));
+        assert_eq!(
+            answer,
+            Err(format!(
+                "reading OTLP/HTTP response: reply larger than {MAX_RESPONSE_BYTES} bytes"
+            ))
+        );
+        drop(transport);
+        let written = server.join().expect("server");
+        assert!(written < 4 * MAX_RESPONSE_BYTES, "read whole: {written}");
     }
 
     #[test]
