@@ -339,8 +339,21 @@ fn export_due<T>(
     }
     queue.drain_into(batches);
     for batch in batches.iter() {
-        let payload = Payload::encode(|body| encode(batch, body));
-        outbox.send(transport, payload, batch.len() as u64, stats);
+        // An encoder panic (a bug of ours, on some record) loses this batch, counted
+        // and reported as a failure, not the export thread and every batch after it.
+        let encoded = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            Payload::encode(|body| encode(batch, body))
+        }));
+        match encoded {
+            Ok(payload) => outbox.send(transport, payload, batch.len() as u64, stats),
+            Err(panic) => {
+                stats.record_dropped(batch.len() as u64);
+                stats.record_failure(format!(
+                    "encoding panicked: {}",
+                    panic_message(panic.as_ref())
+                ));
+            }
+        }
     }
     // The emptied buffers go back to the queue for its next records.
     queue.recycle(batches);
@@ -484,6 +497,42 @@ mod tests {
         assert_eq!(outbox.pending(), 0);
         assert_eq!(stats.exported.load(Relaxed), 10);
         assert_eq!(stats.dropped.load(Relaxed), 0, "nothing lost");
+    }
+
+    #[test]
+    fn a_batch_whose_encoding_panics_is_dropped_and_counted_and_the_rest_are_sent() {
+        let stats = SignalStats::default();
+        let queue = RecordQueue::new(100, 2);
+        for record in [1u8, 2, 3, 4, 5, 6] {
+            queue.push(record, &stats);
+        }
+        let fake = FakeCollector::default();
+        let mut outbox = Outbox::new(Signal::Logs, 100);
+        let mut batches = Vec::new();
+        let encode = |batch: &[u8], body: &mut Vec<u8>| {
+            assert!(!batch.contains(&3), "a record the encoder cannot take");
+            body.extend_from_slice(batch);
+        };
+        let ran = export_due(
+            &queue,
+            &mut batches,
+            true,
+            encode,
+            &mut outbox,
+            &fake,
+            &stats,
+        );
+        assert!(ran);
+        let sent = [[1, 2], [5, 6]].map(|batch| Payload::encode(|body| body.extend(batch)));
+        assert_eq!(fake.sent(), sent);
+        assert_eq!(stats.exported.load(Relaxed), 4);
+        assert_eq!(stats.dropped.load(Relaxed), 2);
+        assert_eq!(stats.failed_exports.load(Relaxed), 1);
+        assert_eq!(
+            stats.snapshot(0).last_error.as_deref(),
+            Some("encoding panicked: a record the encoder cannot take")
+        );
+        assert!(queue.is_empty());
     }
 
     #[test]
