@@ -404,6 +404,33 @@ mod tests {
     }
 
     #[test]
+    fn a_large_grpc_request_arrives_whole() {
+        // About 200 DATA frames, past the flow-control window several times
+        // over, and twice on one connection.
+        let (receiver, addr, _runtime) = serve(vec![]);
+        let transport = grpc_to(addr);
+        let large = |seed: u8| {
+            let text: String = (0..3_000_000u32)
+                .map(|i| char::from(b'a' + (i as u8 ^ seed) % 26))
+                .collect();
+            request(&text)
+        };
+        let (first, second) = (large(1), large(2));
+        for sent in [&first, &second] {
+            let answer = transport.send(Signal::Traces, &Payload::of_message(sent));
+            assert_eq!(answer, Ok(Accepted { rejected: 0 }));
+        }
+        let got: Vec<_> = receiver
+            .got
+            .lock()
+            .unwrap()
+            .drain(..)
+            .map(|(r, _)| r)
+            .collect();
+        assert!(got == [first, second], "a request arrived changed");
+    }
+
+    #[test]
     fn a_grpc_error_status_is_an_error_naming_its_code_and_message() {
         let (receiver, addr, _runtime) = serve(vec![Err(Status::resource_exhausted(
             "queue is full, retry later",
