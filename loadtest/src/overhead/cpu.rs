@@ -15,13 +15,7 @@ use procfs::{CpuTime, CurrentSI, KernelStats};
 #[cfg(test)]
 use procfs::{FromBufReadSI, FromRead};
 
-/// The 1, 5 and 15 minute load averages (/proc/loadavg), printed with every figure: a
-/// busy machine colours them.
-pub fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
-}
+pub use testkit::bench::load_average;
 
 fn io_error(e: procfs::ProcError) -> io::Error {
     io::Error::other(e.to_string())

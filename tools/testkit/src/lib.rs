@@ -4,7 +4,9 @@
 //!   from the line it prints on stderr once it listens, killed on drop.
 //! - [`service`]: the AlertingScout service started that way, as every suite needs it.
 //! - [`elastic`]: the stack's Elasticsearch URL and its users' credentials.
+//! - [`bench`]: CPU pinning and the load average, for the benchmarks.
 
+pub mod bench;
 pub mod elastic;
 pub mod process;
 pub mod service;

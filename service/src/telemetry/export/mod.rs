@@ -22,6 +22,8 @@ mod values;
 
 #[cfg(test)]
 mod differential_tests;
+#[cfg(test)]
+mod transport_cost;
 
 pub use logs::{LogEncoder, LogItem};
 pub use metrics::QueueMetricExporter;
