@@ -1,7 +1,7 @@
 //! Export health per signal: the pipeline health indicator behind
 //! `GET /health/telemetry` (the spec's "partial pipeline failure" case).
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
@@ -23,6 +23,8 @@ pub struct SignalStats {
     last_success_ms: AtomicU64,
     last_failure_ms: AtomicU64,
     last_error: Mutex<Option<String>>,
+    /// Nothing will export this signal again (the export thread ended).
+    ended: AtomicBool,
 }
 
 fn now_ms() -> u64 {
@@ -44,6 +46,13 @@ impl SignalStats {
         *self.last_error.lock() = Some(error);
     }
 
+    /// A failure no later success can mend: unhealthy for good, even if the
+    /// last success fell in the same millisecond.
+    pub fn record_end(&self, error: String) {
+        self.ended.store(true, Relaxed);
+        self.record_failure(error);
+    }
+
     pub fn record_dropped(&self, records: u64) {
         self.dropped.fetch_add(records, Relaxed);
     }
@@ -58,11 +67,12 @@ impl SignalStats {
         let last_success = ms(self.last_success_ms.load(Relaxed));
         let last_failure = ms(self.last_failure_ms.load(Relaxed));
         // Healthy while the last attempt succeeded (or nothing failed yet).
-        let healthy = match (last_success, last_failure) {
-            (_, None) => true,
-            (Some(s), Some(f)) => s >= f,
-            (None, Some(_)) => false,
-        };
+        let healthy = !self.ended.load(Relaxed)
+            && match (last_success, last_failure) {
+                (_, None) => true,
+                (Some(s), Some(f)) => s >= f,
+                (None, Some(_)) => false,
+            };
         SignalReport {
             healthy,
             queued: self.queued.load(Relaxed),
@@ -113,5 +123,19 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(2));
         stats.record_success(5);
         assert!(stats.snapshot(0).healthy);
+    }
+
+    #[test]
+    fn an_end_is_unhealthy_for_good_even_beside_a_success_of_the_same_millisecond() {
+        let stats = SignalStats::default();
+        stats.record_success(1);
+        stats.record_end("the export thread ended".into());
+        stats.record_success(1);
+        let report = stats.snapshot(0);
+        assert!(!report.healthy);
+        assert_eq!(
+            report.last_error.as_deref(),
+            Some("the export thread ended")
+        );
     }
 }

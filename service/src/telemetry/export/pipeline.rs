@@ -183,11 +183,12 @@ impl Pipeline {
             log_delay: config.logs.schedule_delay,
         };
         let nice = config.export_nice;
+        let watched = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("otel-export".into())
             .spawn(move || {
                 lower_priority(nice);
-                worker.run()
+                run_reporting_an_early_end(|| worker.run(), || watched.stopping(), &watched.health)
             })?;
         shared.set_worker(thread.thread().clone());
         Ok(Pipeline {
@@ -234,6 +235,28 @@ impl Pipeline {
         if let Some(thread) = self.thread.lock().take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// Runs the export loop; if it ends other than by shutdown (a panic that the
+/// send's and the encoding's own catches did not take), every signal reports
+/// it. Otherwise `/health/telemetry` would go on saying "ok" while the queues
+/// fill with records nobody sends.
+fn run_reporting_an_early_end(
+    run: impl FnOnce(),
+    stopping: impl Fn() -> bool,
+    health: &TelemetryHealth,
+) {
+    let error = match std::panic::catch_unwind(AssertUnwindSafe(run)) {
+        Ok(()) if stopping() => return,
+        Ok(()) => "the export thread ended".to_owned(),
+        Err(panic) => format!(
+            "the export thread ended: it panicked: {}",
+            panic_message(panic.as_ref())
+        ),
+    };
+    for stats in health.iter() {
+        stats.record_end(error.clone());
     }
 }
 
@@ -587,6 +610,46 @@ mod tests {
         assert_eq!(stats.dropped.load(Relaxed), 7);
         assert_eq!(stats.retrying.load(Relaxed), 0);
         assert_eq!(outbox.pending(), 0);
+    }
+
+    #[test]
+    fn an_export_loop_that_ends_early_leaves_every_signal_unhealthy_with_the_cause() {
+        struct Case {
+            name: &'static str,
+            run: fn(),
+            stopping: bool,
+            error: Option<&'static str>,
+        }
+        let cases = [
+            Case {
+                name: "shutdown",
+                run: || {},
+                stopping: true,
+                error: None,
+            },
+            Case {
+                name: "returned",
+                run: || {},
+                stopping: false,
+                error: Some("the export thread ended"),
+            },
+            Case {
+                name: "panicked",
+                run: || panic!("queue poisoned"),
+                stopping: false,
+                error: Some("the export thread ended: it panicked: queue poisoned"),
+            },
+        ];
+        for case in cases {
+            let health = TelemetryHealth::default();
+            run_reporting_an_early_end(case.run, || case.stopping, &health);
+            for (signal, stats) in Signal::ALL.into_iter().zip(health.iter()) {
+                let report = stats.snapshot(0);
+                let what = format!("{}: {signal:?}", case.name);
+                assert_eq!(report.healthy, case.error.is_none(), "{what}");
+                assert_eq!(report.last_error.as_deref(), case.error, "{what}");
+            }
+        }
     }
 }
 
