@@ -23,8 +23,9 @@ pub struct SignalStats {
     last_success_ms: AtomicU64,
     last_failure_ms: AtomicU64,
     last_error: Mutex<Option<String>>,
-    /// Nothing will export this signal again (the export thread ended).
-    ended: AtomicBool,
+    /// The latest export attempt failed. Kept apart from the timestamps, whose
+    /// millisecond cannot order a success and a failure that share it.
+    failing: AtomicBool,
 }
 
 fn now_ms() -> u64 {
@@ -38,19 +39,14 @@ impl SignalStats {
     pub fn record_success(&self, records: u64) {
         self.exported.fetch_add(records, Relaxed);
         self.last_success_ms.store(now_ms(), Relaxed);
+        self.failing.store(false, Relaxed);
     }
 
     pub fn record_failure(&self, error: String) {
         self.failed_exports.fetch_add(1, Relaxed);
         self.last_failure_ms.store(now_ms(), Relaxed);
         *self.last_error.lock() = Some(error);
-    }
-
-    /// A failure no later success can mend: unhealthy for good, even if the
-    /// last success fell in the same millisecond.
-    pub fn record_end(&self, error: String) {
-        self.ended.store(true, Relaxed);
-        self.record_failure(error);
+        self.failing.store(true, Relaxed);
     }
 
     pub fn record_dropped(&self, records: u64) {
@@ -66,15 +62,9 @@ impl SignalStats {
         let ms = |v: u64| (v != 0).then_some(v);
         let last_success = ms(self.last_success_ms.load(Relaxed));
         let last_failure = ms(self.last_failure_ms.load(Relaxed));
-        // Healthy while the last attempt succeeded (or nothing failed yet).
-        let healthy = !self.ended.load(Relaxed)
-            && match (last_success, last_failure) {
-                (_, None) => true,
-                (Some(s), Some(f)) => s >= f,
-                (None, Some(_)) => false,
-            };
         SignalReport {
-            healthy,
+            // Healthy while the last attempt succeeded (or nothing failed yet).
+            healthy: !self.failing.load(Relaxed),
             queued: self.queued.load(Relaxed),
             exported: self.exported.load(Relaxed),
             pending: self.pending(pending),
@@ -126,11 +116,10 @@ mod tests {
     }
 
     #[test]
-    fn an_end_is_unhealthy_for_good_even_beside_a_success_of_the_same_millisecond() {
+    fn a_failure_in_the_same_millisecond_as_the_success_before_it_is_unhealthy() {
         let stats = SignalStats::default();
         stats.record_success(1);
-        stats.record_end("the export thread ended".into());
-        stats.record_success(1);
+        stats.record_failure("the export thread ended".into());
         let report = stats.snapshot(0);
         assert!(!report.healthy);
         assert_eq!(

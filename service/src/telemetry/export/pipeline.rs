@@ -256,7 +256,7 @@ fn run_reporting_an_early_end(
         ),
     };
     for stats in health.iter() {
-        stats.record_end(error.clone());
+        stats.record_failure(error.clone());
     }
 }
 
