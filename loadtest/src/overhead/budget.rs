@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::overhead::endpoint::Endpoint;
 use crate::overhead::figure::{Figure, Pair};
 use crate::overhead::mode::Mode;
-use crate::overhead::stats::Spread;
+use testkit::stats::Spread;
 
 /// Our budget: server CPU per request added by telemetry (saturation figure).
 pub const CPU_US_PER_REQUEST: f64 = 5.0;

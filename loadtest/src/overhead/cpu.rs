@@ -15,8 +15,6 @@ use procfs::{CpuTime, CurrentSI, KernelStats};
 #[cfg(test)]
 use procfs::{FromBufReadSI, FromRead};
 
-pub use testkit::bench::load_average;
-
 fn io_error(e: procfs::ProcError) -> io::Error {
     io::Error::other(e.to_string())
 }

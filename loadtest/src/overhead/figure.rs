@@ -6,7 +6,7 @@
 use serde::Serialize;
 
 use crate::overhead::mode::Mode;
-use crate::overhead::stats::{spread, Spread};
+use testkit::stats::{spread, Spread};
 
 /// Two modes compared within each round: `a - b` and `a / b`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

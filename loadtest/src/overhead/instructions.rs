@@ -17,7 +17,7 @@ use anyhow::{bail, Context};
 use otlp_sink::Sink;
 use serde::Serialize;
 
-use super::cpu::load_average;
+use testkit::bench::load_average;
 
 /// Telemetry's added instructions per request that fail the gate. GET /health's was
 /// lowered on 2026-12-03 after issue 14's fifth round (the record queue in batch-sized

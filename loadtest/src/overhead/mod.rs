@@ -24,7 +24,6 @@ pub mod mode;
 pub mod mode_run;
 pub mod report;
 pub mod server;
-pub mod stats;
 pub mod summary;
 
 use std::path::PathBuf;
@@ -58,7 +57,7 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
     if cpus <= s.server_cpu.max(s.bench_cpu) {
         eprintln!("warning: only {cpus} CPU(s); server and bench will share cores, numbers are not comparable");
     } else {
-        affinity::pin_current_thread(s.bench_cpu).context("pinning the bench to its core")?;
+        testkit::bench::pin_current_thread(s.bench_cpu).context("pinning the bench to its core")?;
     }
 
     // The receiver has its own runtime (one worker thread) so it answers exports while
@@ -90,7 +89,7 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
         list(s.modes.iter().map(ToString::to_string).collect()),
         list(s.endpoints.iter().map(ToString::to_string).collect()),
         s.warmup_s, s.duration_s, s.connections, s.rate,
-        s.open_duration_s, s.server_cpu, s.bench_cpu, s.protocol, cpu::load_average()
+        s.open_duration_s, s.server_cpu, s.bench_cpu, s.protocol, testkit::bench::load_average()
     );
     if s.rounds % s.modes.len() != 0 {
         eprintln!(
@@ -122,7 +121,7 @@ pub fn main(args: Args) -> anyhow::Result<bool> {
     println!(
         "total time {:.0} s, load average {}",
         started.elapsed().as_secs_f64(),
-        cpu::load_average()
+        testkit::bench::load_average()
     );
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&JsonOut {

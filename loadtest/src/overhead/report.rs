@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use crate::overhead::budget::{self, BudgetVerdict};
 use crate::overhead::figure::{Figure, PAIRS};
 use crate::overhead::mode::Mode;
-use crate::overhead::stats::Spread;
 use crate::overhead::summary::{EndpointSummary, Summary};
+use testkit::stats::Spread;
 
 /// Width of the row labels ("server CPU us/request @2000/s").
 const LABEL: usize = 29;

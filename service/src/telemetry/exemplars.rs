@@ -308,14 +308,8 @@ mod tests {
         )
     }
 
-    fn string(key: &str, value: &str) -> KeyValue {
-        KeyValue {
-            key: key.into(),
-            value: Some(AnyValue {
-                value: Some(any_value::Value::StringValue(value.into())),
-            }),
-            ..Default::default()
-        }
+    fn string(key: &'static str, value: &str) -> KeyValue {
+        (&opentelemetry::KeyValue::new(key, value.to_owned())).into()
     }
 
     fn point(

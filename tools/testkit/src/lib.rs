@@ -5,8 +5,10 @@
 //! - [`service`]: the AlertingScout service started that way, as every suite needs it.
 //! - [`elastic`]: the stack's Elasticsearch URL and its users' credentials.
 //! - [`bench`]: CPU pinning and the load average, for the benchmarks.
+//! - [`stats`]: a benchmark's spread over rounds (min, median, max).
 
 pub mod bench;
 pub mod elastic;
 pub mod process;
 pub mod service;
+pub mod stats;

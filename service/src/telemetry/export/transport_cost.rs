@@ -19,9 +19,10 @@
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Span, Status};
+use testkit::stats::spread;
 
 use super::payload::Payload;
 use super::transport::Transport;
@@ -43,14 +44,9 @@ fn thread_cpu_ns() -> u64 {
         .expect("/proc/thread-self/schedstat")
 }
 
-fn string(key: &str, value: String) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value)),
-        }),
-        ..Default::default()
-    }
+/// A string attribute, through opentelemetry-proto's own conversion.
+fn string(key: &'static str, value: String) -> KeyValue {
+    (&opentelemetry::KeyValue::new(key, value)).into()
 }
 
 /// A full batch (512) of server spans shaped like the service's: about 320 bytes
@@ -99,15 +95,10 @@ fn batch() -> ExportTraceServiceRequest {
     }
 }
 
-fn median(sorted: &[f64]) -> f64 {
-    let n = sorted.len();
-    (sorted[(n - 1) / 2] + sorted[n / 2]) / 2.0
-}
-
 #[test]
 #[ignore = "a benchmark: run by hand with --release -- --ignored --nocapture"]
 fn transport_cost_per_export() {
-    let rounds = knob("TRANSPORT_COST_ROUNDS", 6) as usize;
+    let rounds = knob("TRANSPORT_COST_ROUNDS", 6).max(1) as usize;
     let sends = knob("TRANSPORT_COST_SENDS", 200).max(1);
     let gap = Duration::from_millis(knob("TRANSPORT_COST_GAP_MS", 50));
     let cpus = std::env::var("TRANSPORT_COST_CPUS").unwrap_or_else(|_| "0,1".into());
@@ -168,17 +159,17 @@ fn transport_cost_per_export() {
             per_send[k].push((after - before) as f64 / 1e3 / sends as f64);
         }
     }
-    for (protocol, runs) in protocols.iter().zip(&mut per_send) {
-        runs.sort_by(f64::total_cmp);
+    let [grpc, http] = per_send.map(|runs| spread(&runs).expect("at least one round"));
+    for (protocol, s) in protocols.iter().zip([grpc, http]) {
         println!(
             "  {:<14} median {:>7.1} us per export (min {:.1}, max {:.1})",
             format!("{protocol:?}"),
-            median(runs),
-            runs[0],
-            runs[runs.len() - 1]
+            s.median,
+            s.min,
+            s.max
         );
     }
-    let (grpc, http) = (median(&per_send[0]), median(&per_send[1]));
+    let (grpc, http) = (grpc.median, http.median);
     println!(
         "  gRPC - OTLP/HTTP: {:+.1} us per export, {:.2}x (load average {})",
         grpc - http,
